@@ -1,0 +1,25 @@
+//! What the aggregate needs from outside, as a port. Adapters live in `platform`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct LookupError(pub String);
+
+/// A user as the ticket records it when assigned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignee {
+    pub username: String,
+    pub display_name: String,
+}
+
+#[async_trait]
+pub trait TicketServices: Send + Sync {
+    /// The instant recorded in the events a command produces.
+    fn now(&self) -> DateTime<Utc>;
+    /// The next `SOC-<n>` number; never reused.
+    async fn next_ticket_number(&self) -> Result<u64, LookupError>;
+    /// An enabled user who may be given tickets, or `None`.
+    async fn assignee(&self, username: &str) -> Result<Option<Assignee>, LookupError>;
+}
