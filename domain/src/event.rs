@@ -15,6 +15,9 @@ use uuid::Uuid;
 use crate::command::{AlertBatch, AlertOrigin};
 use crate::values::{ObservableKind, Resolution, Severity, Source, Status};
 
+// Events are built once and serialized; boxing the large opening variant
+// would only make every match on it noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TicketEvent {
     TicketOpened {

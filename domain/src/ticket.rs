@@ -20,6 +20,8 @@ use crate::values::{
 
 /// Samples of raw alert messages a ticket keeps; the count keeps growing.
 pub const ALERT_SAMPLES_MAX: usize = 20;
+/// Characters of each raw sample kept (a syslog datagram may be 64 KiB).
+pub const ALERT_SAMPLE_CHARS: usize = 4_096;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comment {
@@ -97,6 +99,9 @@ impl Ticket {
         let by = cmd.actor.name.clone();
         let at = services.now();
         let command = cmd.command;
+        if self.exists() && matches!(command, Command::Open(_)) {
+            return Err(TicketError::AlreadyExists);
+        }
         // Every command but reopen is refused on a CLOSED ticket.
         if status == Status::Closed && !matches!(command, Command::Reopen { .. }) {
             return Err(Self::refuse(&command, status));
@@ -130,6 +135,9 @@ impl Ticket {
                 }
             }
             ref c @ Command::Assign { ref assignee } => {
+                if status == Status::Resolved {
+                    return Err(Self::refuse(c, status));
+                }
                 let found = services
                     .assignee(assignee.trim())
                     .await
@@ -137,9 +145,6 @@ impl Ticket {
                     .ok_or_else(|| {
                         TicketError::validation("assignee", format!("no enabled user '{assignee}'"))
                     })?;
-                if status == Status::Resolved {
-                    return Err(Self::refuse(c, status));
-                }
                 if self.assignee.as_deref() == Some(found.username.as_str()) {
                     return Err(TicketError::AlreadyAssigned(found.username));
                 }
@@ -205,7 +210,10 @@ impl Ticket {
                     resolution: Resolution::Duplicate,
                     summary: values::free_text("summary", summary, TEXT_MAX)?,
                     duplicate_of: Some(of),
-                    duplicate_of_number: of_number.clone(),
+                    duplicate_of_number: of_number
+                        .as_deref()
+                        .map(|n| values::single_line("of_number", n, 32))
+                        .transpose()?,
                     by,
                     at,
                 }
@@ -283,9 +291,13 @@ impl Ticket {
                 if batch.count == 0 {
                     return Err(TicketError::validation("count", "must be at least 1"));
                 }
+                if batch.first_seen > batch.last_seen {
+                    return Err(TicketError::validation("first_seen", "must not be after last_seen"));
+                }
                 let mut batch = batch.clone();
-                batch.samples.truncate(ALERT_SAMPLES_MAX);
-                batch.samples = batch.samples.iter().map(|s| strip_controls(s)).collect();
+                // Keep the newest samples, as apply does across batches.
+                let skip = batch.samples.len().saturating_sub(ALERT_SAMPLES_MAX);
+                batch.samples = batch.samples[skip..].iter().map(|s| bounded_sample(s)).collect();
                 TicketEvent::AlertsCorrelated { batch, by, at }
             }
         };
@@ -300,6 +312,11 @@ fn strip_controls(s: &str) -> String {
         .collect()
 }
 
+/// A raw sample as stored: controls stripped, at most `ALERT_SAMPLE_CHARS`.
+fn bounded_sample(s: &str) -> String {
+    strip_controls(s).chars().take(ALERT_SAMPLE_CHARS).collect()
+}
+
 fn sanitize_origin(o: AlertOrigin) -> AlertOrigin {
     let clean = |v: Option<String>| v.map(|s| strip_controls(&s));
     AlertOrigin {
@@ -308,7 +325,7 @@ fn sanitize_origin(o: AlertOrigin) -> AlertOrigin {
         rule_name: clean(o.rule_name),
         fingerprint: clean(o.fingerprint),
         event_time: o.event_time,
-        raw: clean(o.raw),
+        raw: o.raw.map(|r| bounded_sample(&r)),
     }
 }
 

@@ -1,0 +1,13 @@
+//! Shared infrastructure of Ticketera SOC: configuration, Postgres, the event
+//! store, identity and tokens, telemetry and HTTP plumbing.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod event_store;
+pub mod http;
+pub mod identity;
+pub mod local_pg;
+pub mod position;
+pub mod services;
+pub mod telemetry;

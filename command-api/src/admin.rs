@@ -1,0 +1,201 @@
+//! Admin routes: users (create, role, enable/disable, password reset, audit
+//! trail) and OAuth2 clients. Every change is recorded with who and when.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::{Action, Role};
+use platform::http::ApiError;
+use platform::identity::User;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::Principal;
+use crate::extract::JsonBody;
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/users", get(list_users).post(create_user))
+        .route("/api/v1/admin/users/{username}", get(get_user).patch(update_user))
+        .route("/api/v1/admin/users/{username}/password", post(reset_password))
+        .route("/api/v1/admin/users/{username}/audit", get(user_audit))
+        .route("/api/v1/admin/clients", post(create_client))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub enabled: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView {
+            id: u.id,
+            username: u.username,
+            display_name: u.display_name,
+            role: u.role.to_string(),
+            enabled: u.enabled,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    pub username: String,
+    pub display_name: Option<String>,
+    /// 12 to 1024 characters.
+    pub password: String,
+    #[schema(value_type = String, example = "analyst")]
+    pub role: Role,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = CreateUserRequest,
+    responses((status = 201, body = UserView), (status = 403), (status = 409, description = "username taken"), (status = 422)),
+    security(("bearer" = [])))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBody<CreateUserRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    let r = body.value;
+    let user = state
+        .identity
+        .create_user(&r.username, r.display_name.as_deref(), &r.password, r.role, &principal.name, Some(&principal.request_id))
+        .await?;
+    tracing::info!(user = %user.username, role = %user.role, by = %principal.name, "user created");
+    Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
+    responses((status = 200, body = [UserView]), (status = 403)), security(("bearer" = [])))]
+pub async fn list_users(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<UserView>>, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    Ok(Json(state.identity.list_users().await?.into_iter().map(UserView::from).collect()))
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/users/{username}", tag = "admin",
+    params(("username" = String, Path)),
+    responses((status = 200, body = UserView), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn get_user(State(state): State<AppState>, principal: Principal, Path(username): Path<String>) -> Result<Json<UserView>, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    let user = state.identity.get_user(&username).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    Ok(Json(user.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    #[schema(value_type = Option<String>, example = "lead")]
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/admin/users/{username}", tag = "admin",
+    description = "Change role and/or enable or disable. Either change ends the user's live tokens.",
+    params(("username" = String, Path)), request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn update_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+    body: JsonBody<UpdateUserRequest>,
+) -> Result<Json<UserView>, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    let r = body.value;
+    if r.role.is_none() && r.enabled.is_none() {
+        return Err(ApiError::validation("body", "nothing to change: give role and/or enabled"));
+    }
+    if principal.name.eq_ignore_ascii_case(&username) && (r.enabled == Some(false) || r.role.is_some_and(|x| x != Role::Admin)) {
+        return Err(ApiError::conflict("self_lockout", "an admin cannot disable or demote themselves"));
+    }
+    let mut user = state.identity.get_user(&username).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let rid = Some(principal.request_id.as_str());
+    if let Some(role) = r.role.filter(|r| *r != user.role) {
+        user = state.identity.set_role(&username, role, &principal.name, rid).await?;
+    }
+    if let Some(enabled) = r.enabled.filter(|e| *e != user.enabled) {
+        user = state.identity.set_enabled(&username, enabled, &principal.name, rid).await?;
+    }
+    tracing::info!(user = %user.username, by = %principal.name, "user updated");
+    Ok(Json(user.into()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    pub password: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users/{username}/password", tag = "admin",
+    params(("username" = String, Path)), request_body = PasswordRequest,
+    responses((status = 204), (status = 403), (status = 404), (status = 422)), security(("bearer" = [])))]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+    body: JsonBody<PasswordRequest>,
+) -> Result<StatusCode, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    state
+        .identity
+        .reset_password(&username, &body.value.password, &principal.name, Some(&principal.request_id))
+        .await?;
+    tracing::info!(user = %username, by = %principal.name, "password reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/admin/users/{username}/audit", tag = "admin",
+    params(("username" = String, Path)),
+    responses((status = 200, description = "Who changed this user, when, and how"), (status = 403)), security(("bearer" = [])))]
+pub async fn user_audit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    principal.require(Action::ManageUsers)?;
+    let rows = state.identity.audit_trail(&username).await?;
+    Ok(Json(json!(rows)))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateClientRequest {
+    pub name: String,
+    #[schema(value_type = String, example = "integration")]
+    pub role: Role,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClientCreated {
+    pub client_id: String,
+    /// Shown once; only its hash is stored.
+    pub client_secret: String,
+    pub role: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/clients", tag = "admin", request_body = CreateClientRequest,
+    responses((status = 201, body = ClientCreated), (status = 403), (status = 422)), security(("bearer" = [])))]
+pub async fn create_client(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBody<CreateClientRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(Action::ManageClients)?;
+    let r = body.value;
+    let (client_id, client_secret) = state.identity.create_client(&r.name, r.role, &principal.name).await?;
+    tracing::info!(%client_id, by = %principal.name, "client created");
+    Ok((StatusCode::CREATED, Json(ClientCreated { client_id, client_secret, role: r.role.to_string() })).into_response())
+}

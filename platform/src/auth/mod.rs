@@ -1,0 +1,8 @@
+//! Identity primitives: secret hashing and access tokens
+//! (ARCHITECTURE.md, "Auth and roles").
+
+pub mod passwords;
+pub mod tokens;
+
+pub use passwords::{generate_secret, hash_secret, verify_secret, PasswordError};
+pub use tokens::{Claims, TokenError, TokenKeys, TokenSettings};

@@ -1,0 +1,491 @@
+//! Users, OAuth2 clients, refresh tokens, revocation and login throttling,
+//! all in Postgres so every process sees the same state.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::{ActorKind, Role};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+use crate::auth::passwords::{generate_secret, hash_secret, verify_secret};
+use crate::auth::tokens::Claims;
+
+pub const USERNAME_MAX: usize = 64;
+pub const PASSWORD_MIN: usize = 12;
+pub const PASSWORD_MAX: usize = 1024;
+/// Window over which failed logins are counted.
+const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("a user named '{0}' already exists")]
+    UsernameTaken(String),
+    #[error("no such user '{0}'")]
+    NoSuchUser(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
+    IdentityError::Invalid { field, message: message.into() }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefreshError {
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// A spent token presented again: its family is now revoked.
+    Reused,
+}
+
+fn parse_role(s: &str) -> Result<Role, sqlx::Error> {
+    s.parse().map_err(|e: domain::values::UnknownValue| sqlx::Error::Decode(Box::new(e)))
+}
+
+fn user_from(row: &sqlx::postgres::PgRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: parse_role(row.try_get::<&str, _>("role")?)?,
+        enabled: row.try_get("enabled")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+const USER_COLUMNS: &str = "id, username, display_name, role, enabled, created_at, updated_at";
+
+pub fn validate_username(username: &str) -> Result<String, IdentityError> {
+    let u = username.trim();
+    if u.is_empty() || u.len() > USERNAME_MAX {
+        return Err(invalid("username", format!("must be 1 to {USERNAME_MAX} characters")));
+    }
+    if !u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+        return Err(invalid("username", "may hold only letters, digits and . _ - @"));
+    }
+    Ok(u.to_string())
+}
+
+pub fn validate_password(password: &str) -> Result<(), IdentityError> {
+    let n = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
+        return Err(invalid("password", format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")));
+    }
+    if password.chars().any(char::is_control) {
+        return Err(invalid("password", "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[derive(Clone)]
+pub struct Identity {
+    pool: PgPool,
+}
+
+impl Identity {
+    pub fn new(pool: PgPool) -> Self {
+        Identity { pool }
+    }
+
+    pub async fn user_count(&self) -> Result<i64, IdentityError> {
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        username: &str,
+        action: &str,
+        detail: serde_json::Value,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<(), IdentityError> {
+        sqlx::query("INSERT INTO user_audit (username, action, detail, actor, request_id) VALUES ($1, $2, $3, $4, $5)")
+            .bind(username)
+            .bind(action)
+            .bind(detail)
+            .bind(actor)
+            .bind(request_id)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        display_name: Option<&str>,
+        password: &str,
+        role: Role,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<User, IdentityError> {
+        let username = validate_username(username)?;
+        validate_password(password)?;
+        let display_name = match display_name.map(str::trim) {
+            Some(d) if !d.is_empty() => domain::values::single_line("display_name", d, 128)
+                .map_err(|e| invalid("display_name", e.to_string()))?,
+            _ => username.clone(),
+        };
+        let hash = hash_secret(password.to_string()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&username)
+        .bind(&display_name)
+        .bind(&hash)
+        .bind(role.as_str())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some("users_username_key") => {
+                IdentityError::UsernameTaken(username.clone())
+            }
+            _ => e.into(),
+        })?;
+        let user = user_from(&row)?;
+        self.audit(&mut tx, &username, "created", serde_json::json!({"role": role, "display_name": display_name}), actor, request_id)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>, IdentityError> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY lower(username)"))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(user_from).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_user(&self, username: &str) -> Result<Option<User>, IdentityError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from).transpose()?)
+    }
+
+    /// Applies a change to a user, cuts their live tokens, and audits it.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_user(
+        &self,
+        username: &str,
+        set: &str,
+        bind: Option<String>,
+        action: &str,
+        detail: serde_json::Value,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<User, IdentityError> {
+        let mut tx = self.pool.begin().await?;
+        let sql = format!(
+            "UPDATE users SET {set}, tokens_valid_after = now(), updated_at = now()
+              WHERE lower(username) = lower($1) RETURNING {USER_COLUMNS}"
+        );
+        let mut q = sqlx::query(&sql).bind(username);
+        if let Some(b) = bind {
+            q = q.bind(b);
+        }
+        let row = q.fetch_optional(&mut *tx).await?.ok_or_else(|| IdentityError::NoSuchUser(username.to_string()))?;
+        let user = user_from(&row)?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = now() WHERE lower(username) = lower($1) AND revoked_at IS NULL")
+            .bind(username)
+            .execute(&mut *tx)
+            .await?;
+        self.audit(&mut tx, &user.username, action, detail, actor, request_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn set_role(&self, username: &str, role: Role, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
+        self.change_user(username, "role = $2", Some(role.as_str().into()), "role_changed", serde_json::json!({"role": role}), actor, request_id)
+            .await
+    }
+
+    pub async fn set_enabled(&self, username: &str, enabled: bool, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
+        let (set, action) = if enabled { ("enabled = true", "enabled") } else { ("enabled = false", "disabled") };
+        self.change_user(username, set, None, action, serde_json::json!({}), actor, request_id).await
+    }
+
+    pub async fn reset_password(&self, username: &str, password: &str, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
+        validate_password(password)?;
+        let hash = hash_secret(password.to_string()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        self.change_user(username, "password_hash = $2", Some(hash), "password_reset", serde_json::json!({}), actor, request_id)
+            .await
+    }
+
+    /// The user if the password is right and the account enabled. Unknown
+    /// users cost the same argon2 verification as known ones.
+    pub async fn authenticate_password(&self, username: &str, password: &str) -> Result<Option<User>, IdentityError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (user, hash) = match &row {
+            Some(r) => (Some(user_from(r)?), Some(r.try_get::<String, _>("password_hash")?)),
+            None => (None, None),
+        };
+        let ok = verify_secret(hash, password.to_string()).await;
+        Ok(user.filter(|u| ok && u.enabled))
+    }
+
+    pub async fn create_client(&self, name: &str, role: Role, actor: &str) -> Result<(String, String), IdentityError> {
+        let name = domain::values::single_line("name", name, 128).map_err(|e| invalid("name", e.to_string()))?;
+        let client_id = format!("cli_{}", generate_secret(12));
+        let secret = generate_secret(32);
+        let hash = hash_secret(secret.clone()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO oauth_clients (client_id, name, secret_hash, role, created_by) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&client_id)
+            .bind(&name)
+            .bind(&hash)
+            .bind(role.as_str())
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+        self.audit(&mut tx, &client_id, "client_created", serde_json::json!({"name": name, "role": role}), actor, None)
+            .await?;
+        tx.commit().await?;
+        Ok((client_id, secret))
+    }
+
+    pub async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Client>, IdentityError> {
+        let row = sqlx::query("SELECT client_id, name, role, secret_hash, enabled FROM oauth_clients WHERE client_id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let hash = row.as_ref().map(|r| r.try_get::<String, _>("secret_hash")).transpose()?;
+        let ok = verify_secret(hash, secret.to_string()).await;
+        match row {
+            Some(r) if ok && r.try_get::<bool, _>("enabled")? => Ok(Some(Client {
+                client_id: r.try_get("client_id")?,
+                name: r.try_get("name")?,
+                role: parse_role(r.try_get::<&str, _>("role")?)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Starts a new refresh-token family for a user.
+    pub async fn issue_refresh(&self, username: &str, ttl: Duration) -> Result<String, IdentityError> {
+        self.insert_refresh(username, Uuid::new_v4(), ttl).await
+    }
+
+    async fn insert_refresh(&self, username: &str, family: Uuid, ttl: Duration) -> Result<String, IdentityError> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let token = format!("rt_{}", hex::encode(bytes));
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, username, expires_at) VALUES ($1, $2, $3, now() + $4)")
+            .bind(token_hash(&token))
+            .bind(family)
+            .bind(username)
+            .bind(ttl)
+            .execute(&self.pool)
+            .await?;
+        Ok(token)
+    }
+
+    /// Spends a refresh token and issues its successor. A spent token seen
+    /// again means it leaked: the whole family is revoked.
+    pub async fn rotate_refresh(&self, token: &str, ttl: Duration) -> Result<Result<(User, String), RefreshError>, IdentityError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE refresh_tokens SET spent_at = now()
+              WHERE token_hash = $1 AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+              RETURNING family_id, username",
+        )
+        .bind(token_hash(token))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            let reused: Option<Uuid> = sqlx::query_scalar(
+                "UPDATE refresh_tokens SET revoked_at = now()
+                  WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL)
+                    AND revoked_at IS NULL
+                  RETURNING family_id",
+            )
+            .bind(token_hash(token))
+            .fetch_optional(&mut *tx)
+            .await?;
+            let spent: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL)")
+                .bind(token_hash(token))
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            if reused.is_some() || spent {
+                tracing::warn!("refresh token reuse detected: family revoked");
+                return Ok(Err(RefreshError::Reused));
+            }
+            return Ok(Err(RefreshError::Invalid));
+        };
+        let family: Uuid = row.try_get("family_id")?;
+        let username: String = row.try_get("username")?;
+        tx.commit().await?;
+        let Some(user) = self.get_user(&username).await?.filter(|u| u.enabled) else {
+            return Ok(Err(RefreshError::Invalid));
+        };
+        let next = self.insert_refresh(&user.username, family, ttl).await?;
+        Ok(Ok((user, next)))
+    }
+
+    /// Logout: the access token's `jti` and the refresh token's family.
+    pub async fn revoke(&self, claims: &Claims, refresh_token: Option<&str>) -> Result<(), IdentityError> {
+        let expires = DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(claims.jti)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(token) = refresh_token {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = now()
+                  WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND lower(username) = lower($2))
+                    AND revoked_at IS NULL",
+            )
+            .bind(token_hash(token))
+            .bind(&claims.sub)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a verified token is still live: not revoked, its principal
+    /// enabled, and issued after the principal's last security change.
+    /// Checked on every request, in every process.
+    pub async fn token_is_live(&self, claims: &Claims) -> Result<bool, IdentityError> {
+        let sql = match claims.kind {
+            ActorKind::User => {
+                "SELECT u.enabled AND to_timestamp($2) >= u.tokens_valid_after AND u.role = ANY($4)
+                        AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $3)
+                   FROM users u WHERE lower(u.username) = lower($1)"
+            }
+            ActorKind::Client => {
+                "SELECT c.enabled AND to_timestamp($2) >= c.tokens_valid_after AND c.role = ANY($4)
+                        AND NOT EXISTS (SELECT 1 FROM revoked_access_tokens r WHERE r.jti = $3)
+                   FROM oauth_clients c WHERE c.client_id = $1"
+            }
+            ActorKind::System => return Ok(false),
+        };
+        let roles: Vec<String> = claims.roles.iter().map(|r| r.as_str().to_string()).collect();
+        let live: Option<bool> = sqlx::query_scalar(sql)
+            .bind(&claims.sub)
+            .bind(claims.iat as f64)
+            .bind(claims.jti)
+            .bind(&roles)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(live.unwrap_or(false))
+    }
+
+    /// Seconds to wait when any of the keys has too many recent failures.
+    pub async fn throttled(&self, keys: &[(String, i32)]) -> Result<Option<i64>, IdentityError> {
+        let mut wait = None;
+        for (key, max) in keys {
+            let row: Option<(i32, DateTime<Utc>)> =
+                sqlx::query_as("SELECT failures, window_start FROM login_failures WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if let Some((failures, start)) = row {
+                let left = THROTTLE_WINDOW_SECS - (Utc::now() - start).num_seconds();
+                if failures >= *max && left > 0 {
+                    wait = Some(wait.unwrap_or(0).max(left));
+                }
+            }
+        }
+        Ok(wait)
+    }
+
+    pub async fn record_failure(&self, keys: &[(String, i32)]) -> Result<(), IdentityError> {
+        for (key, _) in keys {
+            sqlx::query(
+                "INSERT INTO login_failures (key, failures, window_start) VALUES ($1, 1, now())
+                 ON CONFLICT (key) DO UPDATE SET
+                   failures = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
+                                   THEN 1 ELSE login_failures.failures + 1 END,
+                   window_start = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
+                                   THEN now() ELSE login_failures.window_start END",
+            )
+            .bind(key)
+            .bind(THROTTLE_WINDOW_SECS as f64)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn clear_failures(&self, key: &str) -> Result<(), IdentityError> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// One line of a user's audit trail.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub username: String,
+    pub action: String,
+    pub detail: serde_json::Value,
+    pub actor: String,
+    pub request_id: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl Identity {
+    pub async fn audit_trail(&self, username: &str) -> Result<Vec<AuditEntry>, IdentityError> {
+        let rows = sqlx::query(
+            "SELECT username, action, detail, actor, request_id, at FROM user_audit
+              WHERE lower(username) = lower($1) ORDER BY at, id",
+        )
+        .bind(username)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    username: r.try_get("username")?,
+                    action: r.try_get("action")?,
+                    detail: r.try_get("detail")?,
+                    actor: r.try_get("actor")?,
+                    request_id: r.try_get("request_id")?,
+                    at: r.try_get("at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+}

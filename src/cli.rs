@@ -1,0 +1,86 @@
+//! The command line (CONTRACT.md, "The binary").
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "ticketera", version, about = "Ticketera SOC: event-sourced incident ticketing for security operations centers")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Everything in one process on one HTTP port. Without DATABASE_URL, runs a
+    /// private PostgreSQL cluster under TICKETERA_DATA_DIR.
+    Serve,
+    /// The REST command API alone (OAuth2 tokens, ticket commands, admin).
+    CommandApi,
+    /// Applies pending migrations and exits.
+    Migrate,
+    /// Users.
+    User {
+        #[command(subcommand)]
+        action: UserCmd,
+    },
+    /// OAuth2 clients for integrations.
+    Client {
+        #[command(subcommand)]
+        action: ClientCmd,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCmd,
+    },
+    /// Prints a ticket as it was, folded from its own events, as JSON.
+    Replay {
+        /// Ticket id (UUID) or number (SOC-<n>).
+        ticket: String,
+        /// The ticket after its last event recorded at or before this RFC 3339 instant.
+        #[arg(long, conflicts_with = "version")]
+        at: Option<String>,
+        /// The ticket after this many events.
+        #[arg(long)]
+        version: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Creates a user; prompts for the password, or reads it from stdin.
+    Add {
+        username: String,
+        /// admin, lead, analyst, auditor or integration.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCmd {
+    /// Creates a client; prints client_id and client_secret once.
+    Add {
+        name: String,
+        #[arg(long, default_value = "integration")]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Makes a new signing key current; tokens signed by the old one stay valid until they expire.
+    Rotate,
+}
+
+/// Where a private cluster lives by default.
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("./.ticketera")
+}

@@ -1,0 +1,5 @@
+//! Ticketera SOC: composes the services into one binary.
+
+pub mod app;
+pub mod bootstrap;
+pub mod cli;

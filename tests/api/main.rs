@@ -1,0 +1,9 @@
+//! Black-box tests of the HTTP surface: the real router on a real socket,
+//! each test with its own Postgres database.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod event_store;
+mod tickets;
