@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "ticketera", version, about = "Ticketera SOC: event-sourced incident ticketing for security operations centers")]
+#[command(
+    name = "ticketera",
+    version,
+    about = "Ticketera SOC: event-sourced incident ticketing for security operations centers"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Cmd,

@@ -21,7 +21,10 @@ fn main() -> std::process::ExitCode {
         }
     };
     platform::telemetry::init_tracing(settings.log_json);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("ticketera: cannot start the async runtime: {e}");
@@ -67,7 +70,9 @@ impl Database {
             .await
             .context("connecting to PostgreSQL")?;
         if migrate {
-            platform::db::migrate(&pool).await.context("applying migrations")?;
+            platform::db::migrate(&pool)
+                .await
+                .context("applying migrations")?;
         }
         Ok(Database { pool, local })
     }
@@ -78,9 +83,10 @@ impl Database {
     async fn close(self, owner: bool) -> anyhow::Result<()> {
         self.pool.close().await;
         match self.local {
-            Some(pg) if owner || !pg.adopted() => {
-                pg.stop().await.context("stopping the private PostgreSQL cluster")?
-            }
+            Some(pg) if owner || !pg.adopted() => pg
+                .stop()
+                .await
+                .context("stopping the private PostgreSQL cluster")?,
             Some(pg) => pg.release(),
             None => {}
         }
@@ -99,10 +105,15 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             let shutdown = platform::http::shutdown::on_signals();
             let db = Database::open(&mut settings, true).await?;
             let components = ticketera::app::components(settings.clone(), db.pool.clone()).await?;
-            if let Some(password) =
-                ticketera::bootstrap::ensure_admin(&components.state.identity, settings.admin_password.as_ref()).await?
+            if let Some(password) = ticketera::bootstrap::ensure_admin(
+                &components.state.identity,
+                settings.admin_password.as_ref(),
+            )
+            .await?
             {
-                stdout_line(&format!("Created user 'admin' with password: {password}  (shown once; change it)"))?;
+                stdout_line(&format!(
+                    "Created user 'admin' with password: {password}  (shown once; change it)"
+                ))?;
             }
             let listener = tokio::net::TcpListener::bind(settings.http_addr)
                 .await
@@ -119,13 +130,30 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             stdout_line("migrations applied")?;
             db.close(false).await
         }
-        Cmd::User { action: UserCmd::Add { username, role, display_name, password_stdin } } => {
-            let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}: expected admin, lead, analyst, auditor or integration"))?;
+        Cmd::User {
+            action:
+                UserCmd::Add {
+                    username,
+                    role,
+                    display_name,
+                    password_stdin,
+                },
+        } => {
+            let role: Role = role.parse().map_err(|e| {
+                anyhow::anyhow!("{e}: expected admin, lead, analyst, auditor or integration")
+            })?;
             let password = read_password(password_stdin)?;
             let db = Database::open(&mut settings, true).await?;
             let identity = platform::identity::Identity::new(db.pool.clone());
             let created = identity
-                .create_user(&username, display_name.as_deref(), password.expose_secret(), role, "cli", None)
+                .create_user(
+                    &username,
+                    display_name.as_deref(),
+                    password.expose_secret(),
+                    role,
+                    "cli",
+                    None,
+                )
                 .await;
             let result = match created {
                 Ok(user) => stdout_line(&format!("created user {} ({})", user.username, user.role)),
@@ -134,7 +162,9 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             db.close(false).await?;
             result
         }
-        Cmd::Client { action: ClientCmd::Add { name, role } } => {
+        Cmd::Client {
+            action: ClientCmd::Add { name, role },
+        } => {
             let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let db = Database::open(&mut settings, true).await?;
             let identity = platform::identity::Identity::new(db.pool.clone());
@@ -149,15 +179,25 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             db.close(false).await?;
             result
         }
-        Cmd::Keys { action: KeysCmd::Rotate } => {
+        Cmd::Keys {
+            action: KeysCmd::Rotate,
+        } => {
             let db = Database::open(&mut settings, true).await?;
-            let kid = platform::auth::tokens::TokenKeys::rotate(&db.pool).await.context("rotating the signing key")?;
+            let kid = platform::auth::tokens::TokenKeys::rotate(&db.pool)
+                .await
+                .context("rotating the signing key")?;
             stdout_line(&format!("new signing key: {kid}"))?;
             db.close(false).await
         }
-        Cmd::Replay { ticket, at, version } => {
+        Cmd::Replay {
+            ticket,
+            at,
+            version,
+        } => {
             let at = at
-                .map(|s| chrono::DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&chrono::Utc)))
+                .map(|s| {
+                    chrono::DateTime::parse_from_rfc3339(&s).map(|t| t.with_timezone(&chrono::Utc))
+                })
                 .transpose()
                 .context("--at must be an RFC 3339 instant, e.g. 2026-11-27T10:00:00Z")?;
             let db = Database::open(&mut settings, false).await?;
@@ -188,7 +228,10 @@ async fn replay(
 fn read_password(from_stdin: bool) -> anyhow::Result<SecretString> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         let p = line.trim_end_matches(['\r', '\n']).to_string();
         if p.is_empty() {
             bail!("no password on stdin");

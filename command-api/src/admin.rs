@@ -19,8 +19,14 @@ use crate::AppState;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/users", get(list_users).post(create_user))
-        .route("/api/v1/admin/users/{username}", get(get_user).patch(update_user))
-        .route("/api/v1/admin/users/{username}/password", post(reset_password))
+        .route(
+            "/api/v1/admin/users/{username}",
+            get(get_user).patch(update_user),
+        )
+        .route(
+            "/api/v1/admin/users/{username}/password",
+            post(reset_password),
+        )
         .route("/api/v1/admin/users/{username}/audit", get(user_audit))
         .route("/api/v1/admin/clients", post(create_client))
 }
@@ -73,7 +79,14 @@ pub async fn create_user(
     let r = body.value;
     let user = state
         .identity
-        .create_user(&r.username, r.display_name.as_deref(), &r.password, r.role, &principal.name, Some(&principal.request_id))
+        .create_user(
+            &r.username,
+            r.display_name.as_deref(),
+            &r.password,
+            r.role,
+            &principal.name,
+            Some(&principal.request_id),
+        )
         .await?;
     tracing::info!(user = %user.username, role = %user.role, by = %principal.name, "user created");
     Ok((StatusCode::CREATED, Json(UserView::from(user))).into_response())
@@ -81,17 +94,36 @@ pub async fn create_user(
 
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = "admin",
     responses((status = 200, body = [UserView]), (status = 403)), security(("bearer" = [])))]
-pub async fn list_users(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<UserView>>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Vec<UserView>>, ApiError> {
     principal.require(Action::ManageUsers)?;
-    Ok(Json(state.identity.list_users().await?.into_iter().map(UserView::from).collect()))
+    Ok(Json(
+        state
+            .identity
+            .list_users()
+            .await?
+            .into_iter()
+            .map(UserView::from)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/admin/users/{username}", tag = "admin",
     params(("username" = String, Path)),
     responses((status = 200, body = UserView), (status = 403), (status = 404)), security(("bearer" = [])))]
-pub async fn get_user(State(state): State<AppState>, principal: Principal, Path(username): Path<String>) -> Result<Json<UserView>, ApiError> {
+pub async fn get_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(username): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
     principal.require(Action::ManageUsers)?;
-    let user = state.identity.get_user(&username).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = state
+        .identity
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     Ok(Json(user.into()))
 }
 
@@ -116,18 +148,36 @@ pub async fn update_user(
     principal.require(Action::ManageUsers)?;
     let r = body.value;
     if r.role.is_none() && r.enabled.is_none() {
-        return Err(ApiError::validation("body", "nothing to change: give role and/or enabled"));
+        return Err(ApiError::validation(
+            "body",
+            "nothing to change: give role and/or enabled",
+        ));
     }
-    if principal.name.eq_ignore_ascii_case(&username) && (r.enabled == Some(false) || r.role.is_some_and(|x| x != Role::Admin)) {
-        return Err(ApiError::conflict("self_lockout", "an admin cannot disable or demote themselves"));
+    if principal.name.eq_ignore_ascii_case(&username)
+        && (r.enabled == Some(false) || r.role.is_some_and(|x| x != Role::Admin))
+    {
+        return Err(ApiError::conflict(
+            "self_lockout",
+            "an admin cannot disable or demote themselves",
+        ));
     }
-    let mut user = state.identity.get_user(&username).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let mut user = state
+        .identity
+        .get_user(&username)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let rid = Some(principal.request_id.as_str());
     if let Some(role) = r.role.filter(|r| *r != user.role) {
-        user = state.identity.set_role(&username, role, &principal.name, rid).await?;
+        user = state
+            .identity
+            .set_role(&username, role, &principal.name, rid)
+            .await?;
     }
     if let Some(enabled) = r.enabled.filter(|e| *e != user.enabled) {
-        user = state.identity.set_enabled(&username, enabled, &principal.name, rid).await?;
+        user = state
+            .identity
+            .set_enabled(&username, enabled, &principal.name, rid)
+            .await?;
     }
     tracing::info!(user = %user.username, by = %principal.name, "user updated");
     Ok(Json(user.into()))
@@ -151,7 +201,12 @@ pub async fn reset_password(
     principal.require(Action::ManageUsers)?;
     state
         .identity
-        .reset_password(&username, &body.value.password, &principal.name, Some(&principal.request_id))
+        .reset_password(
+            &username,
+            &body.value.password,
+            &principal.name,
+            Some(&principal.request_id),
+        )
         .await?;
     tracing::info!(user = %username, by = %principal.name, "password reset");
     Ok(StatusCode::NO_CONTENT)
@@ -195,7 +250,18 @@ pub async fn create_client(
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageClients)?;
     let r = body.value;
-    let (client_id, client_secret) = state.identity.create_client(&r.name, r.role, &principal.name).await?;
+    let (client_id, client_secret) = state
+        .identity
+        .create_client(&r.name, r.role, &principal.name)
+        .await?;
     tracing::info!(%client_id, by = %principal.name, "client created");
-    Ok((StatusCode::CREATED, Json(ClientCreated { client_id, client_secret, role: r.role.to_string() })).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ClientCreated {
+            client_id,
+            client_secret,
+            role: r.role.to_string(),
+        }),
+    )
+        .into_response())
 }

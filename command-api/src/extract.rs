@@ -21,7 +21,8 @@ fn is_json(content_type: Option<&str>) -> bool {
         .and_then(|ct| ct.split(';').next())
         .map(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
-            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
         })
         .unwrap_or(false)
 }
@@ -43,7 +44,11 @@ fn hex_of(bytes: &[u8]) -> String {
 pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, &()).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", "the request body is too large")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "the request body is too large",
+            )
         } else {
             ApiError::bad_request("unreadable_body", "the request body could not be read")
         }
@@ -52,7 +57,10 @@ pub async fn read_body(req: Request) -> Result<Bytes, ApiError> {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
-        return Err(ApiError::bad_request("malformed_json", "the body is not valid UTF-8"));
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            "the body is not valid UTF-8",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -76,7 +84,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let json = is_json(req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()));
+        let json = is_json(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        );
         let method = req.method().to_string();
         let path = req.uri().path().to_string();
         let _ = state;
@@ -93,7 +105,10 @@ where
         } else {
             parse_json(&bytes)?
         };
-        Ok(JsonBody { value, hash: body_hash(&method, &path, &bytes) })
+        Ok(JsonBody {
+            value,
+            hash: body_hash(&method, &path, &bytes),
+        })
     }
 }
 

@@ -32,7 +32,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
@@ -44,5 +49,7 @@ pub fn routes() -> Router {
         api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/openapi.json"),
         title: Some("Ticketera SOC API"),
     });
-    Router::new().route("/api/openapi.json", get(move || async move { Json(doc) })).merge(docs)
+    Router::new()
+        .route("/api/openapi.json", get(move || async move { Json(doc) }))
+        .merge(docs)
 }

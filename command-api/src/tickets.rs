@@ -10,7 +10,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use domain::command::OpenTicket;
 use domain::{Action, Command, ObservableKind, Resolution, Severity, Source, TicketCommand};
-use platform::event_store::{Channel, CommandContext, CommandOutcome, Idempotency, StoreError, StoredResponse};
+use platform::event_store::{
+    Channel, CommandContext, CommandOutcome, Idempotency, StoreError, StoredResponse,
+};
 use platform::http::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -58,7 +60,10 @@ fn render(outcome: &CommandOutcome, status: StatusCode) -> StoredResponse {
         version: outcome.version,
         position: outcome.position.map(|p| p.cursor()),
     };
-    StoredResponse { status: status.as_u16(), body: serde_json::to_value(body).unwrap_or_default() }
+    StoredResponse {
+        status: status.as_u16(),
+        body: serde_json::to_value(body).unwrap_or_default(),
+    }
 }
 
 fn respond(answer: StoredResponse, replayed: bool) -> Response {
@@ -69,32 +74,58 @@ fn respond(answer: StoredResponse, replayed: bool) -> Response {
         res.headers_mut().insert(header::ETAG, v);
     }
     if replayed {
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     res
 }
 
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let s = v.to_str().map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be a version"))?;
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be a version"))?;
     let s = s.trim().trim_start_matches("W/").trim_matches('"');
-    s.parse::<u64>()
-        .map(Some)
-        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be the ticket's version, e.g. \"3\""))
+    s.parse::<u64>().map(Some).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_if_match",
+            "If-Match must be the ticket's version, e.g. \"3\"",
+        )
+    })
 }
 
-fn idempotency(headers: &HeaderMap, principal: &Principal, request_hash: String) -> Result<Option<Idempotency>, ApiError> {
-    let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+fn idempotency(
+    headers: &HeaderMap,
+    principal: &Principal,
+    request_hash: String,
+) -> Result<Option<Idempotency>, ApiError> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
     let key = v
         .to_str()
         .ok()
         .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters"))?;
-    Ok(Some(Idempotency { principal: principal.name.clone(), key: key.to_string(), request_hash }))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(Idempotency {
+        principal: principal.name.clone(),
+        key: key.to_string(),
+        request_hash,
+    }))
 }
 
 fn channel(headers: &HeaderMap) -> Channel {
-    match headers.get("x-ticketera-client").and_then(|v| v.to_str().ok()) {
+    match headers
+        .get("x-ticketera-client")
+        .and_then(|v| v.to_str().ok())
+    {
         Some("web") => Channel::Ui,
         _ => Channel::Api,
     }
@@ -133,10 +164,20 @@ async fn run(
         correlation_id: principal.request_id.clone(),
         channel: channel(headers),
     };
-    let actor = domain::Actor { name: principal.name.clone(), kind: principal.kind };
+    let actor = domain::Actor {
+        name: principal.name.clone(),
+        kind: principal.kind,
+    };
     let result = state
         .store
-        .execute(id, TicketCommand { actor, command }, &ctx, expected, idem.as_ref(), |o| render(o, success))
+        .execute(
+            id,
+            TicketCommand { actor, command },
+            &ctx,
+            expected,
+            idem.as_ref(),
+            |o| render(o, success),
+        )
         .await;
     let outcome = match &result {
         Ok(_) => "ok",
@@ -146,11 +187,13 @@ async fn run(
         Err(StoreError::VersionMismatch { .. }) => "version_mismatch",
         Err(_) => "error",
     };
-    metrics::counter!("ticketera_commands_total", "command" => name, "outcome" => outcome).increment(1);
+    metrics::counter!("ticketera_commands_total", "command" => name, "outcome" => outcome)
+        .increment(1);
     match result {
         Ok((done, answer)) => {
             for e in &done.events {
-                metrics::counter!("ticketera_events_appended_total", "type" => cqrs_event_type(e)).increment(1);
+                metrics::counter!("ticketera_events_appended_total", "type" => cqrs_event_type(e))
+                    .increment(1);
             }
             tracing::info!(ticket = %done.ticket_id, command = name, version = done.version, "command handled");
             Ok(respond(answer, false))
@@ -212,14 +255,27 @@ pub async fn open_ticket(
         tags: r.tags,
         origin: None,
     });
-    run(&state, &principal, &headers, id, command, body.hash, StatusCode::CREATED).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        command,
+        body.hash,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
     params(("id" = String, Path, description = "ticket UUID or SOC-<n> number")),
     responses((status = 200, description = "The ticket's current state on the command side, with its version as ETag"), (status = 404)),
     security(("bearer" = [])))]
-pub async fn get_ticket(State(state): State<AppState>, principal: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     principal.require(Action::Read)?;
     let id = ticket_id(&state, &id).await?;
     let ticket = state.store.load(id).await?;
@@ -338,27 +394,101 @@ pub struct DuplicateRequest {
     pub summary: String,
 }
 
-command_route!(assign, "/api/v1/tickets/{id}/assign", AssignRequest, "Assign the ticket to a user",
-    |r| Command::Assign { assignee: r.assignee });
-command_route!(unassign, "/api/v1/tickets/{id}/unassign", Empty, "Remove the assignee", |_r| Command::Unassign);
-command_route!(start, "/api/v1/tickets/{id}/start", Empty, "NEW → IN_PROGRESS", |_r| Command::Start);
-command_route!(hold, "/api/v1/tickets/{id}/hold", ReasonRequest, "IN_PROGRESS → ON_HOLD",
-    |r| Command::Hold { reason: r.reason });
-command_route!(resume, "/api/v1/tickets/{id}/resume", Empty, "ON_HOLD → IN_PROGRESS", |_r| Command::Resume);
-command_route!(resolve, "/api/v1/tickets/{id}/resolve", ResolveRequest, "NEW | IN_PROGRESS | ON_HOLD → RESOLVED; a resolution is required",
-    |r| Command::Resolve { resolution: r.resolution, summary: r.summary });
-command_route!(close, "/api/v1/tickets/{id}/close", CloseRequest, "RESOLVED → CLOSED",
-    |r| Command::Close { note: r.note });
-command_route!(reopen, "/api/v1/tickets/{id}/reopen", ReasonRequest, "RESOLVED | CLOSED → IN_PROGRESS",
-    |r| Command::Reopen { reason: r.reason });
-command_route!(change_severity, "/api/v1/tickets/{id}/severity", SeverityRequest, "Change severity, with a reason",
-    |r| Command::ChangeSeverity { severity: r.severity, reason: r.reason });
-command_route!(comment, "/api/v1/tickets/{id}/comments", CommentRequest, "Add a comment",
-    |r| Command::Comment { body: r.body });
-command_route!(tag, "/api/v1/tickets/{id}/tags", TagsRequest, "Add tags",
-    |r| Command::Tag { tags: r.tags });
-command_route!(add_observable, "/api/v1/tickets/{id}/observables", ObservableRequest, "Attach an observable (IP, domain, URL, file hash, user account)",
-    |r| Command::AddObservable { kind: r.kind, value: r.value });
+command_route!(
+    assign,
+    "/api/v1/tickets/{id}/assign",
+    AssignRequest,
+    "Assign the ticket to a user",
+    |r| Command::Assign {
+        assignee: r.assignee
+    }
+);
+command_route!(
+    unassign,
+    "/api/v1/tickets/{id}/unassign",
+    Empty,
+    "Remove the assignee",
+    |_r| Command::Unassign
+);
+command_route!(
+    start,
+    "/api/v1/tickets/{id}/start",
+    Empty,
+    "NEW → IN_PROGRESS",
+    |_r| Command::Start
+);
+command_route!(
+    hold,
+    "/api/v1/tickets/{id}/hold",
+    ReasonRequest,
+    "IN_PROGRESS → ON_HOLD",
+    |r| Command::Hold { reason: r.reason }
+);
+command_route!(
+    resume,
+    "/api/v1/tickets/{id}/resume",
+    Empty,
+    "ON_HOLD → IN_PROGRESS",
+    |_r| Command::Resume
+);
+command_route!(
+    resolve,
+    "/api/v1/tickets/{id}/resolve",
+    ResolveRequest,
+    "NEW | IN_PROGRESS | ON_HOLD → RESOLVED; a resolution is required",
+    |r| Command::Resolve {
+        resolution: r.resolution,
+        summary: r.summary
+    }
+);
+command_route!(
+    close,
+    "/api/v1/tickets/{id}/close",
+    CloseRequest,
+    "RESOLVED → CLOSED",
+    |r| Command::Close { note: r.note }
+);
+command_route!(
+    reopen,
+    "/api/v1/tickets/{id}/reopen",
+    ReasonRequest,
+    "RESOLVED | CLOSED → IN_PROGRESS",
+    |r| Command::Reopen { reason: r.reason }
+);
+command_route!(
+    change_severity,
+    "/api/v1/tickets/{id}/severity",
+    SeverityRequest,
+    "Change severity, with a reason",
+    |r| Command::ChangeSeverity {
+        severity: r.severity,
+        reason: r.reason
+    }
+);
+command_route!(
+    comment,
+    "/api/v1/tickets/{id}/comments",
+    CommentRequest,
+    "Add a comment",
+    |r| Command::Comment { body: r.body }
+);
+command_route!(
+    tag,
+    "/api/v1/tickets/{id}/tags",
+    TagsRequest,
+    "Add tags",
+    |r| Command::Tag { tags: r.tags }
+);
+command_route!(
+    add_observable,
+    "/api/v1/tickets/{id}/observables",
+    ObservableRequest,
+    "Attach an observable (IP, domain, URL, file hash, user account)",
+    |r| Command::AddObservable {
+        kind: r.kind,
+        value: r.value
+    }
+);
 
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/tags/{tag}", tag = "tickets",
     params(("id" = String, Path), ("tag" = String, Path), ("If-Match" = Option<String>, Header)),
@@ -371,8 +501,21 @@ pub async fn untag(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = ticket_id(&state, &id).await?;
-    let hash = body_hash("DELETE", &format!("/api/v1/tickets/{id}/tags"), tag.as_bytes());
-    run(&state, &principal, &headers, id, Command::Untag { tags: vec![tag] }, hash, StatusCode::OK).await
+    let hash = body_hash(
+        "DELETE",
+        &format!("/api/v1/tickets/{id}/tags"),
+        tag.as_bytes(),
+    );
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Command::Untag { tags: vec![tag] },
+        hash,
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/duplicate", tag = "tickets",
@@ -399,6 +542,19 @@ pub async fn mark_duplicate(
     if !survivor.exists() {
         return Err(ApiError::validation("of", format!("no ticket '{}'", r.of)));
     }
-    let command = Command::MarkDuplicate { of: survivor_id, of_number: survivor.number, summary: r.summary };
-    run(&state, &principal, &headers, id, command, body.hash, StatusCode::OK).await
+    let command = Command::MarkDuplicate {
+        of: survivor_id,
+        of_number: survivor.number,
+        summary: r.summary,
+    };
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        command,
+        body.hash,
+        StatusCode::OK,
+    )
+    .await
 }

@@ -64,7 +64,13 @@ pub struct OAuthError {
 
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
-        OAuthError { status, error, description: description.into(), retry_after: None, basic_challenge: false }
+        OAuthError {
+            status,
+            error,
+            description: description.into(),
+            retry_after: None,
+            basic_challenge: false,
+        }
     }
     fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", d)
@@ -73,7 +79,14 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_grant", d)
     }
     fn invalid_client(basic: bool) -> Self {
-        OAuthError { basic_challenge: basic, ..Self::new(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed") }
+        OAuthError {
+            basic_challenge: basic,
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "client authentication failed",
+            )
+        }
     }
 }
 
@@ -83,7 +96,11 @@ impl From<ApiError> for OAuthError {
         if status.is_server_error() {
             // Logged by ApiError's own rendering; the client sees no detail.
             let _ = e.into_response();
-            return OAuthError::new(status, "server_error", "the server could not process the request");
+            return OAuthError::new(
+                status,
+                "server_error",
+                "the server could not process the request",
+            );
         }
         OAuthError::new(status, "invalid_request", e.to_string())
     }
@@ -107,14 +124,18 @@ impl IntoResponse for OAuthError {
             }
         }
         if self.basic_challenge {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"ticketera\""));
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"ticketera\""),
+            );
         }
         res
     }
 }
 
 fn login_outcome(grant: &str, outcome: &'static str) {
-    metrics::counter!("ticketera_logins_total", "grant" => grant.to_string(), "outcome" => outcome).increment(1);
+    metrics::counter!("ticketera_logins_total", "grant" => grant.to_string(), "outcome" => outcome)
+        .increment(1);
 }
 
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
@@ -152,8 +173,15 @@ pub async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !ct.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct
+        .trim()
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
         return Err(OAuthError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "invalid_request",
@@ -162,48 +190,92 @@ pub async fn token(
     }
     let form: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|_| OAuthError::invalid_request("the form could not be parsed"))?;
-    let address = connect.map(|c| c.0 .0.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let address = connect
+        .map(|c| c.0 .0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     match form.grant_type.as_deref() {
         Some("password") => password_grant(&state, form, &address).await,
         Some("client_credentials") => client_credentials_grant(&state, form, &headers).await,
         Some("refresh_token") => refresh_grant(&state, form).await,
-        Some(_) => Err(OAuthError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", "supported: password, client_credentials, refresh_token")),
+        Some(_) => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "supported: password, client_credentials, refresh_token",
+        )),
         None => Err(OAuthError::invalid_request("grant_type is required")),
     }
 }
 
 fn issued(access: String, ttl: i64, refresh: Option<String>, scope: String) -> Response {
-    let mut res = Json(TokenResponse { access_token: access, token_type: "Bearer", expires_in: ttl, refresh_token: refresh, scope })
-        .into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    let mut res = Json(TokenResponse {
+        access_token: access,
+        token_type: "Bearer",
+        expires_in: ttl,
+        refresh_token: refresh,
+        scope,
+    })
+    .into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     res
 }
 
-async fn password_grant(state: &AppState, form: TokenRequest, address: &str) -> Result<Response, OAuthError> {
+async fn password_grant(
+    state: &AppState,
+    form: TokenRequest,
+    address: &str,
+) -> Result<Response, OAuthError> {
     let (Some(username), Some(password)) = (form.username, form.password) else {
-        return Err(OAuthError::invalid_request("username and password are required"));
+        return Err(OAuthError::invalid_request(
+            "username and password are required",
+        ));
     };
     let s = &state.settings;
     let keys = [
-        (format!("user:{}", username.trim().to_lowercase()), s.login_max_failures_per_account),
+        (
+            format!("user:{}", username.trim().to_lowercase()),
+            s.login_max_failures_per_account,
+        ),
         (format!("addr:{address}"), s.login_max_failures_per_address),
     ];
-    if let Some(wait) = state.identity.throttled(&keys).await.map_err(ApiError::from)? {
+    if let Some(wait) = state
+        .identity
+        .throttled(&keys)
+        .await
+        .map_err(ApiError::from)?
+    {
         login_outcome("password", "throttled");
         return Err(OAuthError {
             retry_after: Some(wait),
-            ..OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "invalid_request", "too many failed attempts; try again later")
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request",
+                "too many failed attempts; try again later",
+            )
         });
     }
-    let user = state.identity.authenticate_password(username.trim(), &password).await.map_err(ApiError::from)?;
+    let user = state
+        .identity
+        .authenticate_password(username.trim(), &password)
+        .await
+        .map_err(ApiError::from)?;
     let Some(user) = user else {
-        state.identity.record_failure(&keys).await.map_err(ApiError::from)?;
+        state
+            .identity
+            .record_failure(&keys)
+            .await
+            .map_err(ApiError::from)?;
         login_outcome("password", "failed");
         // One answer for unknown user, wrong password and disabled account.
         return Err(OAuthError::invalid_grant("invalid username or password"));
     };
-    state.identity.clear_failures(&keys[0].0).await.map_err(ApiError::from)?;
+    state
+        .identity
+        .clear_failures(&keys[0].0)
+        .await
+        .map_err(ApiError::from)?;
     let (access, _) = state
         .keys
         .issue(&user.username, ActorKind::User, &[user.role])
@@ -215,10 +287,19 @@ async fn password_grant(state: &AppState, form: TokenRequest, address: &str) -> 
         .map_err(ApiError::from)?;
     login_outcome("password", "success");
     tracing::info!(user = %user.username, "password login");
-    Ok(issued(access, s.access_token_ttl_secs, Some(refresh), user.role.to_string()))
+    Ok(issued(
+        access,
+        s.access_token_ttl_secs,
+        Some(refresh),
+        user.role.to_string(),
+    ))
 }
 
-async fn client_credentials_grant(state: &AppState, form: TokenRequest, headers: &HeaderMap) -> Result<Response, OAuthError> {
+async fn client_credentials_grant(
+    state: &AppState,
+    form: TokenRequest,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
     let from_header = basic_credentials(headers);
     let basic = from_header.is_some();
     let (id, secret) = match (from_header, form.client_id, form.client_secret) {
@@ -226,7 +307,11 @@ async fn client_credentials_grant(state: &AppState, form: TokenRequest, headers:
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return Err(OAuthError::invalid_client(true)),
     };
-    let client = state.identity.authenticate_client(&id, &secret).await.map_err(ApiError::from)?;
+    let client = state
+        .identity
+        .authenticate_client(&id, &secret)
+        .await
+        .map_err(ApiError::from)?;
     let Some(client) = client else {
         login_outcome("client_credentials", "failed");
         return Err(OAuthError::invalid_client(basic));
@@ -236,7 +321,12 @@ async fn client_credentials_grant(state: &AppState, form: TokenRequest, headers:
         .issue(&client.client_id, ActorKind::Client, &[client.role])
         .map_err(ApiError::internal)?;
     login_outcome("client_credentials", "success");
-    Ok(issued(access, state.settings.access_token_ttl_secs, None, client.role.to_string()))
+    Ok(issued(
+        access,
+        state.settings.access_token_ttl_secs,
+        None,
+        client.role.to_string(),
+    ))
 }
 
 async fn refresh_grant(state: &AppState, form: TokenRequest) -> Result<Response, OAuthError> {
@@ -244,22 +334,36 @@ async fn refresh_grant(state: &AppState, form: TokenRequest) -> Result<Response,
         return Err(OAuthError::invalid_request("refresh_token is required"));
     };
     let ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
-    match state.identity.rotate_refresh(&token, ttl).await.map_err(ApiError::from)? {
+    match state
+        .identity
+        .rotate_refresh(&token, ttl)
+        .await
+        .map_err(ApiError::from)?
+    {
         Ok((user, next)) => {
             let (access, _) = state
                 .keys
                 .issue(&user.username, ActorKind::User, &[user.role])
                 .map_err(ApiError::internal)?;
             login_outcome("refresh_token", "success");
-            Ok(issued(access, state.settings.access_token_ttl_secs, Some(next), user.role.to_string()))
+            Ok(issued(
+                access,
+                state.settings.access_token_ttl_secs,
+                Some(next),
+                user.role.to_string(),
+            ))
         }
         Err(RefreshError::Reused) => {
             login_outcome("refresh_token", "reused");
-            Err(OAuthError::invalid_grant("refresh token already used; its session has been revoked"))
+            Err(OAuthError::invalid_grant(
+                "refresh token already used; its session has been revoked",
+            ))
         }
         Err(RefreshError::Invalid) => {
             login_outcome("refresh_token", "failed");
-            Err(OAuthError::invalid_grant("refresh token invalid or expired"))
+            Err(OAuthError::invalid_grant(
+                "refresh token invalid or expired",
+            ))
         }
     }
 }
@@ -275,9 +379,16 @@ pub struct LogoutRequest {
     responses((status = 204, description = "The access token (and the refresh token's session) revoked")),
     security(("bearer" = []))
 )]
-pub async fn logout(State(state): State<AppState>, principal: Principal, body: Bytes) -> Result<StatusCode, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
     let form: LogoutRequest = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    state.identity.revoke(&principal.claims, form.refresh_token.as_deref()).await?;
+    state
+        .identity
+        .revoke(&principal.claims, form.refresh_token.as_deref())
+        .await?;
     tracing::info!(principal = %principal.name, "logout");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -286,7 +397,10 @@ pub async fn logout(State(state): State<AppState>, principal: Principal, body: B
     responses((status = 200, description = "Public keys (JWKS) that verify access tokens")))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut res = Json(state.keys.jwks()).into_response();
-    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     res
 }
 

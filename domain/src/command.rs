@@ -26,10 +26,16 @@ pub struct Actor {
 
 impl Actor {
     pub fn user(name: impl Into<String>) -> Self {
-        Actor { name: name.into(), kind: ActorKind::User }
+        Actor {
+            name: name.into(),
+            kind: ActorKind::User,
+        }
     }
     pub fn system() -> Self {
-        Actor { name: "system".into(), kind: ActorKind::System }
+        Actor {
+            name: "system".into(),
+            kind: ActorKind::System,
+        }
     }
 }
 
@@ -71,20 +77,47 @@ pub struct OpenTicket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Open(OpenTicket),
-    Assign { assignee: String },
+    Assign {
+        assignee: String,
+    },
     Unassign,
     Start,
-    Hold { reason: String },
+    Hold {
+        reason: String,
+    },
     Resume,
-    Resolve { resolution: Option<Resolution>, summary: String },
-    Close { note: String },
-    Reopen { reason: String },
-    ChangeSeverity { severity: Severity, reason: String },
-    Comment { body: String },
-    Tag { tags: Vec<String> },
-    Untag { tags: Vec<String> },
-    AddObservable { kind: ObservableKind, value: String },
-    MarkDuplicate { of: Uuid, of_number: Option<String>, summary: String },
+    Resolve {
+        resolution: Option<Resolution>,
+        summary: String,
+    },
+    Close {
+        note: String,
+    },
+    Reopen {
+        reason: String,
+    },
+    ChangeSeverity {
+        severity: Severity,
+        reason: String,
+    },
+    Comment {
+        body: String,
+    },
+    Tag {
+        tags: Vec<String>,
+    },
+    Untag {
+        tags: Vec<String>,
+    },
+    AddObservable {
+        kind: ObservableKind,
+        value: String,
+    },
+    MarkDuplicate {
+        of: Uuid,
+        of_number: Option<String>,
+        summary: String,
+    },
     CorrelateAlerts(AlertBatch),
 }
 

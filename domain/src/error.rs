@@ -22,7 +22,10 @@ pub enum TicketError {
     #[error("ticket already exists")]
     AlreadyExists,
     #[error("cannot {command} a ticket that is {status}")]
-    InvalidTransition { command: &'static str, status: Status },
+    InvalidTransition {
+        command: &'static str,
+        status: Status,
+    },
     #[error("ticket is already assigned to {0}")]
     AlreadyAssigned(String),
     #[error("ticket is not assigned")]
@@ -30,14 +33,20 @@ pub enum TicketError {
     #[error("ticket already has severity {0}")]
     SameSeverity(crate::values::Severity),
     #[error("{field}: {message}")]
-    Validation { field: &'static str, message: String },
+    Validation {
+        field: &'static str,
+        message: String,
+    },
     #[error("lookup failed: {0}")]
     Lookup(String),
 }
 
 impl TicketError {
     pub fn validation(field: &'static str, message: impl Into<String>) -> Self {
-        TicketError::Validation { field, message: message.into() }
+        TicketError::Validation {
+            field,
+            message: message.into(),
+        }
     }
 
     pub fn kind(&self) -> ErrorKind {

@@ -14,9 +14,7 @@ use crate::command::{AlertOrigin, Command, TicketCommand};
 use crate::error::TicketError;
 use crate::event::TicketEvent;
 use crate::services::TicketServices;
-use crate::values::{
-    self, Observable, Resolution, Severity, Source, Status, TEXT_MAX, TITLE_MAX,
-};
+use crate::values::{self, Observable, Resolution, Severity, Source, Status, TEXT_MAX, TITLE_MAX};
 
 /// Samples of raw alert messages a ticket keeps; the count keeps growing.
 pub const ALERT_SAMPLES_MAX: usize = 20;
@@ -87,7 +85,10 @@ impl Ticket {
     }
 
     fn refuse(command: &Command, status: Status) -> TicketError {
-        TicketError::InvalidTransition { command: command.name(), status }
+        TicketError::InvalidTransition {
+            command: command.name(),
+            status,
+        }
     }
 
     async fn decide(
@@ -157,7 +158,11 @@ impl Ticket {
                 }
             }
             Command::Unassign => match &self.assignee {
-                Some(previous) => TicketEvent::TicketUnassigned { previous: previous.clone(), by, at },
+                Some(previous) => TicketEvent::TicketUnassigned {
+                    previous: previous.clone(),
+                    by,
+                    at,
+                },
                 None => return Err(TicketError::NotAssigned),
             },
             ref c @ Command::Start => match status {
@@ -176,12 +181,16 @@ impl Ticket {
                 Status::OnHold => TicketEvent::WorkResumed { by, at },
                 _ => return Err(Self::refuse(c, status)),
             },
-            ref c @ Command::Resolve { resolution, ref summary } => {
+            ref c @ Command::Resolve {
+                resolution,
+                ref summary,
+            } => {
                 if !status.is_open() {
                     return Err(Self::refuse(c, status));
                 }
-                let resolution = resolution
-                    .ok_or_else(|| TicketError::validation("resolution", "a resolution is required"))?;
+                let resolution = resolution.ok_or_else(|| {
+                    TicketError::validation("resolution", "a resolution is required")
+                })?;
                 if resolution == Resolution::Duplicate {
                     return Err(TicketError::validation(
                         "resolution",
@@ -198,12 +207,19 @@ impl Ticket {
                     at,
                 }
             }
-            ref c @ Command::MarkDuplicate { of, ref of_number, ref summary } => {
+            ref c @ Command::MarkDuplicate {
+                of,
+                ref of_number,
+                ref summary,
+            } => {
                 if !status.is_open() {
                     return Err(Self::refuse(c, status));
                 }
                 if Some(of) == self.id {
-                    return Err(TicketError::validation("of", "a ticket cannot duplicate itself"));
+                    return Err(TicketError::validation(
+                        "of",
+                        "a ticket cannot duplicate itself",
+                    ));
                 }
                 TicketEvent::TicketResolved {
                     from: status,
@@ -242,14 +258,25 @@ impl Ticket {
                 if from == severity {
                     return Err(TicketError::SameSeverity(severity));
                 }
-                TicketEvent::SeverityChanged { from, to: severity, reason, by, at }
+                TicketEvent::SeverityChanged {
+                    from,
+                    to: severity,
+                    reason,
+                    by,
+                    at,
+                }
             }
             Command::Comment { body } => {
                 let body = values::free_text("body", &body, TEXT_MAX)?;
                 if body.trim().is_empty() {
                     return Err(TicketError::validation("body", "must not be empty"));
                 }
-                TicketEvent::CommentAdded { comment_id: Uuid::new_v4(), body, by, at }
+                TicketEvent::CommentAdded {
+                    comment_id: Uuid::new_v4(),
+                    body,
+                    by,
+                    at,
+                }
             }
             Command::Tag { tags } => {
                 let new: Vec<String> = values::tags(&tags)?
@@ -279,10 +306,19 @@ impl Ticket {
             }
             Command::AddObservable { kind, value } => {
                 let value = values::observable(kind, &value)?;
-                if self.observables.iter().any(|o| o.kind == kind && o.value == value) {
+                if self
+                    .observables
+                    .iter()
+                    .any(|o| o.kind == kind && o.value == value)
+                {
                     return Ok(vec![]);
                 }
-                TicketEvent::ObservableAdded { kind, value, by, at }
+                TicketEvent::ObservableAdded {
+                    kind,
+                    value,
+                    by,
+                    at,
+                }
             }
             ref c @ Command::CorrelateAlerts(ref batch) => {
                 if !status.is_open() {
@@ -292,12 +328,18 @@ impl Ticket {
                     return Err(TicketError::validation("count", "must be at least 1"));
                 }
                 if batch.first_seen > batch.last_seen {
-                    return Err(TicketError::validation("first_seen", "must not be after last_seen"));
+                    return Err(TicketError::validation(
+                        "first_seen",
+                        "must not be after last_seen",
+                    ));
                 }
                 let mut batch = batch.clone();
                 // Keep the newest samples, as apply does across batches.
                 let skip = batch.samples.len().saturating_sub(ALERT_SAMPLES_MAX);
-                batch.samples = batch.samples[skip..].iter().map(|s| bounded_sample(s)).collect();
+                batch.samples = batch.samples[skip..]
+                    .iter()
+                    .map(|s| bounded_sample(s))
+                    .collect();
                 TicketEvent::AlertsCorrelated { batch, by, at }
             }
         };
@@ -393,7 +435,12 @@ impl Aggregate for Ticket {
             }
             TicketEvent::TicketPutOnHold { .. } => self.status = Some(Status::OnHold),
             TicketEvent::WorkResumed { .. } => self.status = Some(Status::InProgress),
-            TicketEvent::TicketResolved { resolution, summary, duplicate_of, .. } => {
+            TicketEvent::TicketResolved {
+                resolution,
+                summary,
+                duplicate_of,
+                ..
+            } => {
                 self.status = Some(Status::Resolved);
                 self.resolution = Some(resolution);
                 self.resolution_summary = Some(summary);
@@ -410,9 +457,17 @@ impl Aggregate for Ticket {
                 self.resolved_at = None;
             }
             TicketEvent::SeverityChanged { to, .. } => self.severity = Some(to),
-            TicketEvent::CommentAdded { comment_id, body, by, at } => {
-                self.comments.push(Comment { id: comment_id, author: by, body, at })
-            }
+            TicketEvent::CommentAdded {
+                comment_id,
+                body,
+                by,
+                at,
+            } => self.comments.push(Comment {
+                id: comment_id,
+                author: by,
+                body,
+                at,
+            }),
             TicketEvent::TagsAdded { tags, .. } => self.tags.extend(tags),
             TicketEvent::TagsRemoved { tags, .. } => {
                 for t in tags {

@@ -9,7 +9,10 @@ use serde_json::{json, Value};
 /// contract's `severity` and `source`.
 pub fn ticket_opened_v1_to_v2(payload: Value) -> Value {
     let mut payload = payload;
-    if let Some(body) = payload.get_mut("TicketOpened").and_then(Value::as_object_mut) {
+    if let Some(body) = payload
+        .get_mut("TicketOpened")
+        .and_then(Value::as_object_mut)
+    {
         let severity = match body.remove("priority").as_ref().and_then(Value::as_str) {
             Some("P1") => "CRITICAL",
             Some("P2") => "HIGH",
@@ -62,12 +65,16 @@ mod tests {
             .expect("an upcaster for TicketOpened 1.0");
         let event: TicketEvent = serde_json::from_value(up.upcast(v1).payload).unwrap();
         match event {
-            TicketEvent::TicketOpened { severity, source, .. } => {
+            TicketEvent::TicketOpened {
+                severity, source, ..
+            } => {
                 assert_eq!(severity, crate::Severity::Critical);
                 assert_eq!(source, crate::Source::Manual);
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert!(!upcasters.iter().any(|u| u.can_upcast("TicketOpened", "2.0")));
+        assert!(!upcasters
+            .iter()
+            .any(|u| u.can_upcast("TicketOpened", "2.0")));
     }
 }

@@ -143,10 +143,16 @@ pub fn single_line(field: &'static str, value: &str, max: usize) -> Result<Strin
         return Err(TicketError::validation(field, "must not be empty"));
     }
     if value.chars().count() > max {
-        return Err(TicketError::validation(field, format!("must be at most {max} characters")));
+        return Err(TicketError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        return Err(TicketError::validation(field, "must not contain control characters"));
+        return Err(TicketError::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_string())
 }
@@ -155,10 +161,19 @@ pub fn single_line(field: &'static str, value: &str, max: usize) -> Result<Strin
 /// allowed, other control characters (NUL above all) refused.
 pub fn free_text(field: &'static str, value: &str, max: usize) -> Result<String, TicketError> {
     if value.chars().count() > max {
-        return Err(TicketError::validation(field, format!("must be at most {max} characters")));
+        return Err(TicketError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        return Err(TicketError::validation(field, "must not contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(TicketError::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(value.to_string())
 }
@@ -187,7 +202,10 @@ pub fn tags<'a>(values: impl IntoIterator<Item = &'a String>) -> Result<Vec<Stri
         }
     }
     if out.len() > TAGS_MAX {
-        return Err(TicketError::validation("tags", format!("at most {TAGS_MAX} tags")));
+        return Err(TicketError::validation(
+            "tags",
+            format!("at most {TAGS_MAX} tags"),
+        ));
     }
     Ok(out)
 }
@@ -195,7 +213,12 @@ pub fn tags<'a>(values: impl IntoIterator<Item = &'a String>) -> Result<Vec<Stri
 /// Validates and canonicalizes an observable's value for its kind.
 pub fn observable(kind: ObservableKind, value: &str) -> Result<String, TicketError> {
     let value = single_line("value", value, OBSERVABLE_MAX)?;
-    let bad = |why: &str| Err(TicketError::validation("value", format!("not a valid {kind}: {why}")));
+    let bad = |why: &str| {
+        Err(TicketError::validation(
+            "value",
+            format!("not a valid {kind}: {why}"),
+        ))
+    };
     match kind {
         ObservableKind::Ip => match value.parse::<std::net::IpAddr>() {
             Ok(ip) => Ok(ip.to_string()),
@@ -210,7 +233,8 @@ pub fn observable(kind: ObservableKind, value: &str) -> Result<String, TicketErr
                         && l.len() <= 63
                         && !l.starts_with('-')
                         && !l.ends_with('-')
-                        && l.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+                        && l.chars()
+                            .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
                 });
             if labels_ok {
                 Ok(lower)
@@ -223,7 +247,9 @@ pub fn observable(kind: ObservableKind, value: &str) -> Result<String, TicketErr
             match scheme_end {
                 Some(i)
                     if i > 0
-                        && value[..i].chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                        && value[..i]
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                         && value.len() > i + 3
                         && !value.contains(char::is_whitespace) =>
                 {
@@ -234,7 +260,9 @@ pub fn observable(kind: ObservableKind, value: &str) -> Result<String, TicketErr
         }
         ObservableKind::FileHash => {
             let lower = value.to_lowercase();
-            if matches!(lower.len(), 32 | 40 | 64 | 128) && lower.chars().all(|c| c.is_ascii_hexdigit()) {
+            if matches!(lower.len(), 32 | 40 | 64 | 128)
+                && lower.chars().all(|c| c.is_ascii_hexdigit())
+            {
                 Ok(lower)
             } else {
                 bad("expected an MD5, SHA-1, SHA-256 or SHA-512 hex digest")
@@ -295,9 +323,15 @@ mod tests {
 
     #[test]
     fn observables_are_validated_and_canonical() {
-        assert_eq!(observable(ObservableKind::Ip, "10.0.0.1").unwrap(), "10.0.0.1");
+        assert_eq!(
+            observable(ObservableKind::Ip, "10.0.0.1").unwrap(),
+            "10.0.0.1"
+        );
         assert!(observable(ObservableKind::Ip, "10.0.0.300").is_err());
-        assert_eq!(observable(ObservableKind::Domain, "Evil.Example.TEST.").unwrap(), "evil.example.test");
+        assert_eq!(
+            observable(ObservableKind::Domain, "Evil.Example.TEST.").unwrap(),
+            "evil.example.test"
+        );
         assert!(observable(ObservableKind::Domain, "nodot").is_err());
         assert!(observable(ObservableKind::Url, "https://x.test/a").is_ok());
         assert!(observable(ObservableKind::Url, "x.test/a").is_err());
@@ -308,7 +342,12 @@ mod tests {
 
     #[test]
     fn tags_are_folded_and_deduplicated() {
-        let t = tags(&["Phishing".to_string(), "phishing".to_string(), "apt:29".to_string()]).unwrap();
+        let t = tags(&[
+            "Phishing".to_string(),
+            "phishing".to_string(),
+            "apt:29".to_string(),
+        ])
+        .unwrap();
         assert_eq!(t, vec!["phishing", "apt:29"]);
         assert!(tags(&["has space".to_string()]).is_err());
     }

@@ -60,7 +60,10 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError { name, reason: format!("'{v}': {e}") }),
+        Some(v) => v.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            reason: format!("'{v}': {e}"),
+        }),
     }
 }
 
@@ -77,18 +80,37 @@ impl Settings {
             None | Some("text") => false,
             Some("json") => true,
             Some(other) => {
-                return Err(ConfigError { name: "TICKETERA_LOG_FORMAT", reason: format!("'{other}': expected text or json") })
+                return Err(ConfigError {
+                    name: "TICKETERA_LOG_FORMAT",
+                    reason: format!("'{other}': expected text or json"),
+                })
             }
         };
         Ok(Settings {
             database_url: var("DATABASE_URL").map(SecretString::from),
-            data_dir: var("TICKETERA_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("./.ticketera")),
-            http_addr: parsed("TICKETERA_HTTP_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
-            syslog_udp_addr: parsed("TICKETERA_SYSLOG_UDP_ADDR", SocketAddr::from(([127, 0, 0, 1], 5514)))?,
-            syslog_tcp_addr: parsed("TICKETERA_SYSLOG_TCP_ADDR", SocketAddr::from(([127, 0, 0, 1], 5514)))?,
+            data_dir: var("TICKETERA_DATA_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("./.ticketera")),
+            http_addr: parsed(
+                "TICKETERA_HTTP_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
+            syslog_udp_addr: parsed(
+                "TICKETERA_SYSLOG_UDP_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 5514)),
+            )?,
+            syslog_tcp_addr: parsed(
+                "TICKETERA_SYSLOG_TCP_ADDR",
+                SocketAddr::from(([127, 0, 0, 1], 5514)),
+            )?,
             admin_password: var("TICKETERA_ADMIN_PASSWORD").map(SecretString::from),
             cors_origins: var("TICKETERA_CORS_ORIGINS")
-                .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect())
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
             token_issuer: var("TICKETERA_TOKEN_ISSUER").unwrap_or_else(|| "ticketera".into()),
             token_audience: var("TICKETERA_TOKEN_AUDIENCE").unwrap_or_else(|| "ticketera".into()),
@@ -97,9 +119,17 @@ impl Settings {
             body_limit_bytes: parsed("TICKETERA_BODY_LIMIT_BYTES", 1024 * 1024usize)?,
             db_max_connections: parsed("TICKETERA_DB_MAX_CONNECTIONS", 16u32)?,
             log_json,
-            login_max_failures_per_account: parsed("TICKETERA_LOGIN_MAX_FAILURES_PER_ACCOUNT", 5i32)?,
-            login_max_failures_per_address: parsed("TICKETERA_LOGIN_MAX_FAILURES_PER_ADDRESS", 20i32)?,
-            web_dir: var("TICKETERA_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("web/dist")),
+            login_max_failures_per_account: parsed(
+                "TICKETERA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                5i32,
+            )?,
+            login_max_failures_per_address: parsed(
+                "TICKETERA_LOGIN_MAX_FAILURES_PER_ADDRESS",
+                20i32,
+            )?,
+            web_dir: var("TICKETERA_WEB_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("web/dist")),
         })
     }
 

@@ -24,12 +24,10 @@ pub enum DbError {
 /// consumer (ARCHITECTURE.md, "Gap-safe global feed").
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool, DbError> {
     let options: PgConnectOptions = url.expose_secret().parse().map_err(DbError::Url)?;
-    let options = options
-        .application_name("ticketera")
-        .options([
-            ("idle_in_transaction_session_timeout", "10s"),
-            ("statement_timeout", "30s"),
-        ]);
+    let options = options.application_name("ticketera").options([
+        ("idle_in_transaction_session_timeout", "10s"),
+        ("statement_timeout", "30s"),
+    ]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)

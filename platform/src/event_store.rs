@@ -230,8 +230,12 @@ impl TicketStore {
                 e
             }
         });
-        serde_json::from_value(event.payload)
-            .map_err(|e| StoreError::Corrupt(format!("{} v{}: {e}", event.event_type, event.event_version)))
+        serde_json::from_value(event.payload).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{} v{}: {e}",
+                event.event_type, event.event_version
+            ))
+        })
     }
 
     fn cached(&self, id: &Uuid) -> Option<Ticket> {
@@ -274,7 +278,9 @@ impl TicketStore {
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter().map(|row| self.stored_event(&row)).collect()
+        rows.into_iter()
+            .map(|row| self.stored_event(&row))
+            .collect()
     }
 
     pub fn stored_event(&self, row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
@@ -307,7 +313,10 @@ impl TicketStore {
     }
 
     /// Looks up a stored answer for an `Idempotency-Key`.
-    pub async fn idempotent_answer(&self, idem: &Idempotency) -> Result<Option<StoredResponse>, StoreError> {
+    pub async fn idempotent_answer(
+        &self,
+        idem: &Idempotency,
+    ) -> Result<Option<StoredResponse>, StoreError> {
         let row = sqlx::query("SELECT request_hash, status, body FROM idempotency_keys WHERE principal = $1 AND key = $2")
             .bind(&idem.principal)
             .bind(&idem.key)
@@ -321,7 +330,10 @@ impl TicketStore {
                     return Err(StoreError::IdempotencyMismatch);
                 }
                 let status: i16 = row.try_get("status")?;
-                Ok(Some(StoredResponse { status: status as u16, body: row.try_get("body")? }))
+                Ok(Some(StoredResponse {
+                    status: status as u16,
+                    body: row.try_get("body")?,
+                }))
             }
         }
     }
@@ -346,10 +358,17 @@ impl TicketStore {
         // A ticket being opened has a fresh id: nothing to load. Were the id
         // taken, the primary key refuses sequence 1 and we answer "exists".
         let is_open = matches!(command.command, Command::Open(_));
-        let mut ticket = if is_open { Ticket::default() } else { self.load(id).await? };
+        let mut ticket = if is_open {
+            Ticket::default()
+        } else {
+            self.load(id).await?
+        };
         if let Some(expected) = expected_version {
             if ticket.exists() && ticket.version != expected {
-                return Err(StoreError::VersionMismatch { expected, actual: ticket.version });
+                return Err(StoreError::VersionMismatch {
+                    expected,
+                    actual: ticket.version,
+                });
             }
         }
         let base_version = ticket.version;
@@ -370,27 +389,43 @@ impl TicketStore {
             return Ok((outcome, answer));
         }
 
-        let now = self.services.now();
-        let metadata = ctx.metadata(now);
+        let metadata = ctx.metadata(self.services.now());
+        let base = base_version;
+        let insert = |i: usize, event: &TicketEvent| -> Result<_, StoreError> {
+            let payload =
+                serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(sqlx::query(INSERT_EVENT)
+                .bind(Ticket::TYPE)
+                .bind(id.to_string())
+                .bind((base + 1 + i as u64) as i64)
+                .bind(event.event_type())
+                .bind(event.event_version())
+                .bind(payload)
+                .bind(metadata.clone()))
+        };
+        let refused = |e: sqlx::Error| match constraint_of(&e) {
+            Some("events_pkey") if is_open => StoreError::Domain(TicketError::AlreadyExists),
+            Some("events_pkey") => StoreError::Conflict,
+            _ => StoreError::from(e),
+        };
+        if outcome.events.len() == 1 && idempotency.is_none() {
+            // One statement is its own transaction: one round trip, not three.
+            let row = insert(0, &outcome.events[0])?
+                .fetch_one(&self.pool)
+                .await
+                .map_err(refused)?;
+            outcome.position = Some(position_of(&row)?);
+            let answer = respond(&outcome);
+            self.remember(id, &outcome.ticket);
+            return Ok((outcome, answer));
+        }
         let mut tx = self.pool.begin().await?;
         let mut last = None;
         for (i, event) in outcome.events.iter().enumerate() {
-            let payload = serde_json::to_value(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let row = sqlx::query(INSERT_EVENT)
-                .bind(Ticket::TYPE)
-                .bind(id.to_string())
-                .bind((base_version + 1 + i as u64) as i64)
-                .bind(event.event_type())
-                .bind(event.event_version())
-                .bind(&payload)
-                .bind(&metadata)
+            let row = insert(i, event)?
                 .fetch_one(&mut *tx)
                 .await
-                .map_err(|e| match constraint_of(&e) {
-                    Some("events_pkey") if is_open => StoreError::Domain(TicketError::AlreadyExists),
-                    Some("events_pkey") => StoreError::Conflict,
-                    _ => StoreError::from(e),
-                })?;
+                .map_err(refused)?;
             last = Some(position_of(&row)?);
         }
         outcome.position = last;
@@ -481,6 +516,8 @@ impl TicketStore {
 fn position_of(row: &sqlx::postgres::PgRow) -> Result<Position, StoreError> {
     let tx: String = row.try_get("transaction_id")?;
     let pos: i64 = row.try_get("global_position")?;
-    let tx = tx.parse::<u64>().map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
+    let tx = tx
+        .parse::<u64>()
+        .map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
     Ok(Position::new(tx, pos))
 }

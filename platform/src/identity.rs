@@ -25,7 +25,10 @@ pub enum IdentityError {
     #[error("no such user '{0}'")]
     NoSuchUser(String),
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("password hashing failed: {0}")]
     Hashing(String),
     #[error(transparent)]
@@ -33,7 +36,10 @@ pub enum IdentityError {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
-    IdentityError::Invalid { field, message: message.into() }
+    IdentityError::Invalid {
+        field,
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,7 +52,6 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -64,7 +69,8 @@ pub enum RefreshError {
 }
 
 fn parse_role(s: &str) -> Result<Role, sqlx::Error> {
-    s.parse().map_err(|e: domain::values::UnknownValue| sqlx::Error::Decode(Box::new(e)))
+    s.parse()
+        .map_err(|e: domain::values::UnknownValue| sqlx::Error::Decode(Box::new(e)))
 }
 
 fn user_from(row: &sqlx::postgres::PgRow) -> Result<User, sqlx::Error> {
@@ -84,10 +90,19 @@ const USER_COLUMNS: &str = "id, username, display_name, role, enabled, created_a
 pub fn validate_username(username: &str) -> Result<String, IdentityError> {
     let u = username.trim();
     if u.is_empty() || u.len() > USERNAME_MAX {
-        return Err(invalid("username", format!("must be 1 to {USERNAME_MAX} characters")));
+        return Err(invalid(
+            "username",
+            format!("must be 1 to {USERNAME_MAX} characters"),
+        ));
     }
-    if !u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
-        return Err(invalid("username", "may hold only letters, digits and . _ - @"));
+    if !u
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        return Err(invalid(
+            "username",
+            "may hold only letters, digits and . _ - @",
+        ));
     }
     Ok(u.to_string())
 }
@@ -95,7 +110,10 @@ pub fn validate_username(username: &str) -> Result<String, IdentityError> {
 pub fn validate_password(password: &str) -> Result<(), IdentityError> {
     let n = password.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&n) {
-        return Err(invalid("password", format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters")));
+        return Err(invalid(
+            "password",
+            format!("must be {PASSWORD_MIN} to {PASSWORD_MAX} characters"),
+        ));
     }
     if password.chars().any(char::is_control) {
         return Err(invalid("password", "must not contain control characters"));
@@ -118,7 +136,9 @@ impl Identity {
     }
 
     pub async fn user_count(&self) -> Result<i64, IdentityError> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn audit(
@@ -157,7 +177,9 @@ impl Identity {
                 .map_err(|e| invalid("display_name", e.to_string()))?,
             _ => username.clone(),
         };
-        let hash = hash_secret(password.to_string()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let hash = hash_secret(password.to_string())
+            .await
+            .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&format!(
             "INSERT INTO users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
@@ -175,24 +197,35 @@ impl Identity {
             _ => e.into(),
         })?;
         let user = user_from(&row)?;
-        self.audit(&mut tx, &username, "created", serde_json::json!({"role": role, "display_name": display_name}), actor, request_id)
-            .await?;
+        self.audit(
+            &mut tx,
+            &username,
+            "created",
+            serde_json::json!({"role": role, "display_name": display_name}),
+            actor,
+            request_id,
+        )
+        .await?;
         tx.commit().await?;
         Ok(user)
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, IdentityError> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY lower(username)"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users ORDER BY lower(username)"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(user_from).collect::<Result<_, _>>()?)
     }
 
     pub async fn get_user(&self, username: &str) -> Result<Option<User>, IdentityError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1)"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().map(user_from).transpose()?)
     }
 
@@ -217,54 +250,124 @@ impl Identity {
         if let Some(b) = bind {
             q = q.bind(b);
         }
-        let row = q.fetch_optional(&mut *tx).await?.ok_or_else(|| IdentityError::NoSuchUser(username.to_string()))?;
+        let row = q
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| IdentityError::NoSuchUser(username.to_string()))?;
         let user = user_from(&row)?;
         sqlx::query("UPDATE refresh_tokens SET revoked_at = now() WHERE lower(username) = lower($1) AND revoked_at IS NULL")
             .bind(username)
             .execute(&mut *tx)
             .await?;
-        self.audit(&mut tx, &user.username, action, detail, actor, request_id).await?;
+        self.audit(&mut tx, &user.username, action, detail, actor, request_id)
+            .await?;
         tx.commit().await?;
         Ok(user)
     }
 
-    pub async fn set_role(&self, username: &str, role: Role, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
-        self.change_user(username, "role = $2", Some(role.as_str().into()), "role_changed", serde_json::json!({"role": role}), actor, request_id)
-            .await
+    pub async fn set_role(
+        &self,
+        username: &str,
+        role: Role,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<User, IdentityError> {
+        self.change_user(
+            username,
+            "role = $2",
+            Some(role.as_str().into()),
+            "role_changed",
+            serde_json::json!({"role": role}),
+            actor,
+            request_id,
+        )
+        .await
     }
 
-    pub async fn set_enabled(&self, username: &str, enabled: bool, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
-        let (set, action) = if enabled { ("enabled = true", "enabled") } else { ("enabled = false", "disabled") };
-        self.change_user(username, set, None, action, serde_json::json!({}), actor, request_id).await
+    pub async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<User, IdentityError> {
+        let (set, action) = if enabled {
+            ("enabled = true", "enabled")
+        } else {
+            ("enabled = false", "disabled")
+        };
+        self.change_user(
+            username,
+            set,
+            None,
+            action,
+            serde_json::json!({}),
+            actor,
+            request_id,
+        )
+        .await
     }
 
-    pub async fn reset_password(&self, username: &str, password: &str, actor: &str, request_id: Option<&str>) -> Result<User, IdentityError> {
+    pub async fn reset_password(
+        &self,
+        username: &str,
+        password: &str,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<User, IdentityError> {
         validate_password(password)?;
-        let hash = hash_secret(password.to_string()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
-        self.change_user(username, "password_hash = $2", Some(hash), "password_reset", serde_json::json!({}), actor, request_id)
+        let hash = hash_secret(password.to_string())
             .await
+            .map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        self.change_user(
+            username,
+            "password_hash = $2",
+            Some(hash),
+            "password_reset",
+            serde_json::json!({}),
+            actor,
+            request_id,
+        )
+        .await
     }
 
     /// The user if the password is right and the account enabled. Unknown
     /// users cost the same argon2 verification as known ones.
-    pub async fn authenticate_password(&self, username: &str, password: &str) -> Result<Option<User>, IdentityError> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn authenticate_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<User>, IdentityError> {
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)"
+        ))
+        .bind(username)
+        .fetch_optional(&self.pool)
+        .await?;
         let (user, hash) = match &row {
-            Some(r) => (Some(user_from(r)?), Some(r.try_get::<String, _>("password_hash")?)),
+            Some(r) => (
+                Some(user_from(r)?),
+                Some(r.try_get::<String, _>("password_hash")?),
+            ),
             None => (None, None),
         };
         let ok = verify_secret(hash, password.to_string()).await;
         Ok(user.filter(|u| ok && u.enabled))
     }
 
-    pub async fn create_client(&self, name: &str, role: Role, actor: &str) -> Result<(String, String), IdentityError> {
-        let name = domain::values::single_line("name", name, 128).map_err(|e| invalid("name", e.to_string()))?;
+    pub async fn create_client(
+        &self,
+        name: &str,
+        role: Role,
+        actor: &str,
+    ) -> Result<(String, String), IdentityError> {
+        let name = domain::values::single_line("name", name, 128)
+            .map_err(|e| invalid("name", e.to_string()))?;
         let client_id = format!("cli_{}", generate_secret(12));
         let secret = generate_secret(32);
-        let hash = hash_secret(secret.clone()).await.map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let hash = hash_secret(secret.clone())
+            .await
+            .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO oauth_clients (client_id, name, secret_hash, role, created_by) VALUES ($1, $2, $3, $4, $5)")
             .bind(&client_id)
@@ -274,18 +377,32 @@ impl Identity {
             .bind(actor)
             .execute(&mut *tx)
             .await?;
-        self.audit(&mut tx, &client_id, "client_created", serde_json::json!({"name": name, "role": role}), actor, None)
-            .await?;
+        self.audit(
+            &mut tx,
+            &client_id,
+            "client_created",
+            serde_json::json!({"name": name, "role": role}),
+            actor,
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok((client_id, secret))
     }
 
-    pub async fn authenticate_client(&self, client_id: &str, secret: &str) -> Result<Option<Client>, IdentityError> {
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Option<Client>, IdentityError> {
         let row = sqlx::query("SELECT client_id, name, role, secret_hash, enabled FROM oauth_clients WHERE client_id = $1")
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
-        let hash = row.as_ref().map(|r| r.try_get::<String, _>("secret_hash")).transpose()?;
+        let hash = row
+            .as_ref()
+            .map(|r| r.try_get::<String, _>("secret_hash"))
+            .transpose()?;
         let ok = verify_secret(hash, secret.to_string()).await;
         match row {
             Some(r) if ok && r.try_get::<bool, _>("enabled")? => Ok(Some(Client {
@@ -298,11 +415,20 @@ impl Identity {
     }
 
     /// Starts a new refresh-token family for a user.
-    pub async fn issue_refresh(&self, username: &str, ttl: Duration) -> Result<String, IdentityError> {
+    pub async fn issue_refresh(
+        &self,
+        username: &str,
+        ttl: Duration,
+    ) -> Result<String, IdentityError> {
         self.insert_refresh(username, Uuid::new_v4(), ttl).await
     }
 
-    async fn insert_refresh(&self, username: &str, family: Uuid, ttl: Duration) -> Result<String, IdentityError> {
+    async fn insert_refresh(
+        &self,
+        username: &str,
+        family: Uuid,
+        ttl: Duration,
+    ) -> Result<String, IdentityError> {
         let mut bytes = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         let token = format!("rt_{}", hex::encode(bytes));
@@ -318,7 +444,11 @@ impl Identity {
 
     /// Spends a refresh token and issues its successor. A spent token seen
     /// again means it leaked: the whole family is revoked.
-    pub async fn rotate_refresh(&self, token: &str, ttl: Duration) -> Result<Result<(User, String), RefreshError>, IdentityError> {
+    pub async fn rotate_refresh(
+        &self,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<Result<(User, String), RefreshError>, IdentityError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE refresh_tokens SET spent_at = now()
@@ -360,7 +490,11 @@ impl Identity {
     }
 
     /// Logout: the access token's `jti` and the refresh token's family.
-    pub async fn revoke(&self, claims: &Claims, refresh_token: Option<&str>) -> Result<(), IdentityError> {
+    pub async fn revoke(
+        &self,
+        claims: &Claims,
+        refresh_token: Option<&str>,
+    ) -> Result<(), IdentityError> {
         let expires = DateTime::<Utc>::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -400,7 +534,11 @@ impl Identity {
             }
             ActorKind::System => return Ok(false),
         };
-        let roles: Vec<String> = claims.roles.iter().map(|r| r.as_str().to_string()).collect();
+        let roles: Vec<String> = claims
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect();
         let live: Option<bool> = sqlx::query_scalar(sql)
             .bind(&claims.sub)
             .bind(claims.iat as f64)
@@ -449,7 +587,10 @@ impl Identity {
     }
 
     pub async fn clear_failures(&self, key: &str) -> Result<(), IdentityError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1").bind(key).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

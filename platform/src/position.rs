@@ -25,7 +25,10 @@ const CURSOR_PREFIX: &str = "p1_";
 
 impl Position {
     pub fn new(transaction_id: u64, global_position: i64) -> Self {
-        Position { transaction_id, global_position }
+        Position {
+            transaction_id,
+            global_position,
+        }
     }
 
     pub fn cursor(&self) -> String {

@@ -39,6 +39,9 @@ impl TicketServices for PgTicketServices {
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| LookupError(format!("user directory: {e}")))?;
-        Ok(row.map(|(username, display_name)| Assignee { username, display_name }))
+        Ok(row.map(|(username, display_name)| Assignee {
+            username,
+            display_name,
+        }))
     }
 }

@@ -48,8 +48,18 @@ async fn replay_folds_the_stream_as_of_a_version_or_an_instant() {
     let app = spawn_app().await;
     let t = app.open_ticket(&app.admin_token, "replayed").await;
     let id = t["id"].as_str().unwrap();
-    app.post_json(&format!("/api/v1/tickets/{id}/start"), &app.admin_token, &json!({})).await;
-    app.post_json(&format!("/api/v1/tickets/{id}/resolve"), &app.admin_token, &json!({"resolution": "BENIGN"})).await;
+    app.post_json(
+        &format!("/api/v1/tickets/{id}/start"),
+        &app.admin_token,
+        &json!({}),
+    )
+    .await;
+    app.post_json(
+        &format!("/api/v1/tickets/{id}/resolve"),
+        &app.admin_token,
+        &json!({"resolution": "BENIGN"}),
+    )
+    .await;
     let services = std::sync::Arc::new(platform::services::PgTicketServices::new(app.pool.clone()));
     let store = platform::event_store::TicketStore::new(app.pool.clone(), services);
     let uuid: uuid::Uuid = id.parse().unwrap();
@@ -59,8 +69,23 @@ async fn replay_folds_the_stream_as_of_a_version_or_an_instant() {
     assert!(history.windows(2).all(|w| w[0].position < w[1].position));
     let v2 = store.as_of(uuid, None, Some(2)).await.unwrap().unwrap();
     assert_eq!(v2.status, Some(domain::Status::InProgress));
-    let at_open = store.as_of(uuid, Some(history[0].recorded_at), None).await.unwrap().unwrap();
+    let at_open = store
+        .as_of(uuid, Some(history[0].recorded_at), None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(at_open.status, Some(domain::Status::New));
-    let now: Value = app.request(Method::GET, &format!("/api/v1/tickets/{id}"), &app.admin_token).send().await.unwrap().json().await.unwrap();
+    let now: Value = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/tickets/{id}"),
+            &app.admin_token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(now["status"], "RESOLVED");
 }

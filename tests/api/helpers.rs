@@ -1,6 +1,5 @@
 //! Spawns the application on port 0 with its own database.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use platform::config::Settings;
@@ -15,15 +14,14 @@ pub const PASSWORD: &str = "a-long-enough-password";
 
 /// The server Postgres the tests create their databases in.
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 pub struct TestApp {
-    pub addr: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
-    pub db_url: String,
     pub admin_token: String,
     shutdown: Shutdown,
     counter: AtomicUsize,
@@ -41,9 +39,13 @@ pub async fn fresh_database() -> (String, PgPool) {
     let mut conn = PgConnection::connect(&format!("{}/postgres", server_url()))
         .await
         .expect("the test Postgres is reachable (TEST_DATABASE_URL)");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str()).await.expect("create database");
+    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
+        .await
+        .expect("create database");
     let url = format!("{}/{name}", server_url());
-    let pool = platform::db::connect(&url.clone().into(), 20).await.expect("connect");
+    let pool = platform::db::connect(&url.clone().into(), 20)
+        .await
+        .expect("connect");
     platform::db::migrate(&pool).await.expect("migrate");
     (url, pool)
 }
@@ -58,25 +60,34 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.http_addr = "127.0.0.1:0".parse().expect("address");
     settings.body_limit_bytes = 64 * 1024;
     configure(&mut settings);
-    let components = ticketera::app::components(settings.clone(), pool.clone()).await.expect("components");
+    let components = ticketera::app::components(settings.clone(), pool.clone())
+        .await
+        .expect("components");
     components
         .state
         .identity
-        .create_user("admin", Some("Administrator"), ADMIN_PASSWORD, domain::Role::Admin, "test", None)
+        .create_user(
+            "admin",
+            Some("Administrator"),
+            ADMIN_PASSWORD,
+            domain::Role::Admin,
+            "test",
+            None,
+        )
         .await
         .expect("admin");
-    let listener = tokio::net::TcpListener::bind(settings.http_addr).await.expect("bind");
+    let listener = tokio::net::TcpListener::bind(settings.http_addr)
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let shutdown = Shutdown::default();
     let router = ticketera::app::router(&components);
     tokio::spawn(ticketera::app::serve(listener, router, shutdown.clone()));
     let client = reqwest::Client::builder().build().expect("client");
     let mut app = TestApp {
-        addr,
         base: format!("http://{addr}"),
         client,
         pool,
-        db_url,
         admin_token: String::new(),
         shutdown,
         counter: AtomicUsize::new(0),
@@ -91,22 +102,38 @@ impl TestApp {
     }
 
     pub fn request(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path)).bearer_auth(token)
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
     }
 
     pub async fn token_request(&self, form: &[(&str, &str)]) -> Response {
-        self.client.post(self.url("/api/v1/auth/token")).form(form).send().await.expect("token request")
+        self.client
+            .post(self.url("/api/v1/auth/token"))
+            .form(form)
+            .send()
+            .await
+            .expect("token request")
     }
 
     /// Password grant; returns the whole token response.
     pub async fn login_full(&self, username: &str, password: &str) -> Value {
-        let res = self.token_request(&[("grant_type", "password"), ("username", username), ("password", password)]).await;
+        let res = self
+            .token_request(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "login of {username}");
         res.json().await.expect("token json")
     }
 
     pub async fn login(&self, username: &str, password: &str) -> String {
-        self.login_full(username, password).await["access_token"].as_str().expect("access_token").to_string()
+        self.login_full(username, password).await["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string()
     }
 
     /// A new user with `role`; returns (username, access token).
@@ -114,7 +141,11 @@ impl TestApp {
         let n = self.counter.fetch_add(1, Ordering::SeqCst);
         let username = format!("{role}{n}");
         let res = self
-            .post_json("/api/v1/admin/users", &self.admin_token, &json!({"username": username, "password": PASSWORD, "role": role}))
+            .post_json(
+                "/api/v1/admin/users",
+                &self.admin_token,
+                &json!({"username": username, "password": PASSWORD, "role": role}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED, "create {role}");
         let token = self.login(&username, PASSWORD).await;
@@ -122,12 +153,22 @@ impl TestApp {
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Response {
-        self.request(Method::POST, path, token).json(body).send().await.expect("request")
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// Opens a ticket as admin; returns the answer body.
     pub async fn open_ticket(&self, token: &str, title: &str) -> Value {
-        let res = self.post_json("/api/v1/tickets", token, &json!({"title": title, "severity": "HIGH"})).await;
+        let res = self
+            .post_json(
+                "/api/v1/tickets",
+                token,
+                &json!({"title": title, "severity": "HIGH"}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED, "open ticket");
         res.json().await.expect("json")
     }
@@ -136,9 +177,17 @@ impl TestApp {
 /// Asserts a problem body and returns it.
 pub async fn problem(res: Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status, "status");
-    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let body: Value = res.json().await.expect("problem json");
-    assert!(ct.starts_with("application/problem+json"), "content type {ct} for {body}");
+    assert!(
+        ct.starts_with("application/problem+json"),
+        "content type {ct} for {body}"
+    );
     assert!(body["code"].is_string(), "stable code in {body}");
     body
 }

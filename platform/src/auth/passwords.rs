@@ -165,7 +165,13 @@ mod tests {
     async fn malformed_stored_hash_is_rejected() {
         assert!(!verify_secret(Some(String::new()), "x".into()).await);
         assert!(!verify_secret(Some("not-a-phc-string".into()), "x".into()).await);
-        assert!(!verify_secret(Some("$argon2id$v=19$m=19456,t=2,p=1$AAAA".into()), "x".into()).await);
+        assert!(
+            !verify_secret(
+                Some("$argon2id$v=19$m=19456,t=2,p=1$AAAA".into()),
+                "x".into()
+            )
+            .await
+        );
     }
 
     #[test]
@@ -175,7 +181,11 @@ mod tests {
         assert_ne!(a, b);
         // 32 bytes -> 43 base64 characters without padding.
         assert_eq!(a.len(), 43);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'), "{a}");
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'),
+            "{a}"
+        );
         assert_eq!(URL_SAFE_NO_PAD.decode(&a).expect("base64url").len(), 32);
         assert_eq!(generate_secret(0), "");
     }

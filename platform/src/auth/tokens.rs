@@ -20,7 +20,9 @@ use chrono::Utc;
 use domain::{ActorKind, Role};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{
+    decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation,
+};
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -88,7 +90,9 @@ impl TokenSettings {
             )));
         }
         if self.issuer.is_empty() || self.audience.is_empty() {
-            return Err(TokenError::Config("token issuer and audience must not be empty".into()));
+            return Err(TokenError::Config(
+                "token issuer and audience must not be empty".into(),
+            ));
         }
         Ok(())
     }
@@ -142,7 +146,10 @@ struct KeySet {
 
 impl KeySet {
     fn decoding_key(&self, kid: &str) -> Option<DecodingKey> {
-        self.public.iter().find(|k| k.kid == kid).map(|k| k.decoding.clone())
+        self.public
+            .iter()
+            .find(|k| k.kid == kid)
+            .map(|k| k.decoding.clone())
     }
 }
 
@@ -167,7 +174,13 @@ impl std::fmt::Debug for TokenKeys {
         let set = self.snapshot();
         f.debug_struct("TokenKeys")
             .field("active", &set.active.as_ref().map(|k| k.kid.as_str()))
-            .field("kids", &set.public.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>())
+            .field(
+                "kids",
+                &set.public
+                    .iter()
+                    .map(|k| k.kid.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .field("settings", &self.inner.settings)
             .finish()
     }
@@ -175,7 +188,11 @@ impl std::fmt::Debug for TokenKeys {
 
 type KeyRow = (String, Option<Vec<u8>>, Vec<u8>);
 
-fn parse_key(kid: String, private_der: Option<Vec<u8>>, public: Vec<u8>) -> Result<(PublicKey, Option<ActiveKey>), String> {
+fn parse_key(
+    kid: String,
+    private_der: Option<Vec<u8>>,
+    public: Vec<u8>,
+) -> Result<(PublicKey, Option<ActiveKey>), String> {
     let raw: [u8; 32] = public
         .as_slice()
         .try_into()
@@ -184,15 +201,26 @@ fn parse_key(kid: String, private_der: Option<Vec<u8>>, public: Vec<u8>) -> Resu
     VerifyingKey::from_bytes(&raw).map_err(|e| format!("public key: {e}"))?;
     let active = match private_der {
         Some(der) => {
-            let signing = SigningKey::from_pkcs8_der(&der).map_err(|e| format!("private key: {e}"))?;
+            let signing =
+                SigningKey::from_pkcs8_der(&der).map_err(|e| format!("private key: {e}"))?;
             if signing.verifying_key().to_bytes() != raw {
                 return Err("private and public key do not match".into());
             }
-            Some(ActiveKey { kid: kid.clone(), encoding: EncodingKey::from_ed_der(&der) })
+            Some(ActiveKey {
+                kid: kid.clone(),
+                encoding: EncodingKey::from_ed_der(&der),
+            })
         }
         None => None,
     };
-    Ok((PublicKey { kid, raw, decoding: DecodingKey::from_ed_der(&raw) }, active))
+    Ok((
+        PublicKey {
+            kid,
+            raw,
+            decoding: DecodingKey::from_ed_der(&raw),
+        },
+        active,
+    ))
 }
 
 async fn load_keys(pool: &PgPool, settings: &TokenSettings) -> Result<KeySet, TokenError> {
@@ -207,7 +235,11 @@ async fn load_keys(pool: &PgPool, settings: &TokenSettings) -> Result<KeySet, To
     .fetch_all(pool)
     .await?;
 
-    let mut set = KeySet { active: None, public: Vec::with_capacity(rows.len()), loaded_at: Instant::now() };
+    let mut set = KeySet {
+        active: None,
+        public: Vec::with_capacity(rows.len()),
+        loaded_at: Instant::now(),
+    };
     for (kid, private_der, public) in rows {
         match parse_key(kid.clone(), private_der, public) {
             Ok((public, active)) => {
@@ -226,7 +258,9 @@ async fn load_keys(pool: &PgPool, settings: &TokenSettings) -> Result<KeySet, To
 
 async fn insert_key(conn: &mut PgConnection) -> Result<String, TokenError> {
     let signing = SigningKey::generate(&mut OsRng);
-    let der = signing.to_pkcs8_der().map_err(|e| TokenError::Key(e.to_string()))?;
+    let der = signing
+        .to_pkcs8_der()
+        .map_err(|e| TokenError::Key(e.to_string()))?;
     let kid = generate_secret(16);
     sqlx::query("INSERT INTO signing_keys (kid, private_der, public_key) VALUES ($1, $2, $3)")
         .bind(&kid)
@@ -238,7 +272,10 @@ async fn insert_key(conn: &mut PgConnection) -> Result<String, TokenError> {
 }
 
 async fn lock_signing_keys(conn: &mut PgConnection) -> Result<(), TokenError> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(SIGNING_KEYS_LOCK).execute(conn).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SIGNING_KEYS_LOCK)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -276,7 +313,10 @@ fn validation(settings: &TokenSettings) -> Validation {
 impl TokenKeys {
     /// Loads the usable keys (active, and retired recently enough that tokens
     /// they signed may still be alive), creating the first key if there is none.
-    pub async fn load_or_create(pool: &PgPool, settings: TokenSettings) -> Result<Self, TokenError> {
+    pub async fn load_or_create(
+        pool: &PgPool,
+        settings: TokenSettings,
+    ) -> Result<Self, TokenError> {
         settings.check()?;
         let mut set = load_keys(pool, &settings).await?;
         if set.active.is_none() {
@@ -284,7 +324,9 @@ impl TokenKeys {
             set = load_keys(pool, &settings).await?;
         }
         if set.active.is_none() {
-            return Err(TokenError::Key("the active signing key is unusable (see previous errors)".into()));
+            return Err(TokenError::Key(
+                "the active signing key is unusable (see previous errors)".into(),
+            ));
         }
         Ok(TokenKeys {
             inner: Arc::new(Inner {
@@ -309,10 +351,12 @@ impl TokenKeys {
             .execute(&mut *tx)
             .await?;
         let kid = insert_key(&mut tx).await?;
-        sqlx::query("DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => $1)")
-            .bind(PRUNE_RETIRED_AFTER_SECS)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => $1)",
+        )
+        .bind(PRUNE_RETIRED_AFTER_SECS)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         tracing::info!(kid = %kid, "rotated the token signing key");
         Ok(kid)
@@ -325,10 +369,18 @@ impl TokenKeys {
     }
 
     /// Issues an access token for `sub`; returns it with its claims.
-    pub fn issue(&self, sub: &str, kind: ActorKind, roles: &[Role]) -> Result<(String, Claims), TokenError> {
+    pub fn issue(
+        &self,
+        sub: &str,
+        kind: ActorKind,
+        roles: &[Role],
+    ) -> Result<(String, Claims), TokenError> {
         self.refresh_if_stale();
         let set = self.snapshot();
-        let active = set.active.as_ref().ok_or_else(|| TokenError::Key("no active signing key".into()))?;
+        let active = set
+            .active
+            .as_ref()
+            .ok_or_else(|| TokenError::Key("no active signing key".into()))?;
         let settings = &self.inner.settings;
         let now = Utc::now().timestamp();
         let claims = Claims {
@@ -344,7 +396,8 @@ impl TokenKeys {
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(active.kid.clone());
-        let token = encode(&header, &claims, &active.encoding).map_err(|e| TokenError::Key(e.to_string()))?;
+        let token = encode(&header, &claims, &active.encoding)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
         Ok((token, claims))
     }
 
@@ -365,7 +418,8 @@ impl TokenKeys {
             Some(key) => key,
             None => self.reload_for_unknown_kid(&kid).await?,
         };
-        let data = decode::<Claims>(token, &key, &self.inner.validation).map_err(|e| invalid(e.to_string()))?;
+        let data = decode::<Claims>(token, &key, &self.inner.validation)
+            .map_err(|e| invalid(e.to_string()))?;
         // jsonwebtoken does not look at iat; a token issued in the future is not one of ours.
         let skew = i64::try_from(self.inner.settings.leeway_secs).unwrap_or(i64::MAX);
         if data.claims.iat > Utc::now().timestamp().saturating_add(skew) {
@@ -406,7 +460,11 @@ impl TokenKeys {
 
     fn snapshot(&self) -> Arc<KeySet> {
         // A panic elsewhere cannot leave the Arc half-written: the poison is moot.
-        self.inner.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.inner
+            .keys
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Caller holds `inner.reload`.
@@ -416,7 +474,11 @@ impl TokenKeys {
             // Keep signing with what we had rather than fail every login.
             tracing::error!("no usable active signing key in the database");
         }
-        let mut keys = self.inner.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self
+            .inner
+            .keys
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         *keys = Arc::new(set);
         Ok(())
     }
@@ -434,7 +496,9 @@ impl TokenKeys {
         }
         *last = Some(Instant::now());
         self.reload_locked().await?;
-        self.snapshot().decoding_key(kid).ok_or_else(|| invalid("unknown kid"))
+        self.snapshot()
+            .decoding_key(kid)
+            .ok_or_else(|| invalid("unknown kid"))
     }
 
     /// Starts a background reload when the keys are older than
@@ -444,7 +508,9 @@ impl TokenKeys {
         if self.snapshot().loaded_at.elapsed() < REFRESH_INTERVAL {
             return;
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.inner.background_refresh.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -458,7 +524,9 @@ impl TokenKeys {
                 }
             }
             drop(guard);
-            keys.inner.background_refresh.store(false, Ordering::Release);
+            keys.inner
+                .background_refresh
+                .store(false, Ordering::Release);
         });
     }
 }
@@ -489,27 +557,41 @@ mod tests {
 
     impl TestDb {
         async fn new() -> TestDb {
-            let base = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-            let admin = PgPool::connect(&format!("{base}/postgres")).await.expect("connect to test Postgres");
+            let base = std::env::var("TEST_DATABASE_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+            let admin = PgPool::connect(&format!("{base}/postgres"))
+                .await
+                .expect("connect to test Postgres");
             let name = format!("ticketera_test_{}", Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&admin).await.expect("create database");
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&admin)
+                .await
+                .expect("create database");
             admin.close().await;
             let pool = PgPoolOptions::new()
                 .max_connections(10)
                 .connect(&format!("{base}/{name}"))
                 .await
                 .expect("connect to test database");
-            sqlx::migrate!("../migrations").run(&pool).await.expect("migrations");
+            sqlx::migrate!("../migrations")
+                .run(&pool)
+                .await
+                .expect("migrations");
             TestDb { base, name, pool }
         }
 
         async fn drop(self) {
             self.pool.close().await;
-            let admin = PgPool::connect(&format!("{}/postgres", self.base)).await.expect("connect");
-            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
-                .execute(&admin)
+            let admin = PgPool::connect(&format!("{}/postgres", self.base))
                 .await
-                .expect("drop database");
+                .expect("connect");
+            sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&admin)
+            .await
+            .expect("drop database");
             admin.close().await;
         }
     }
@@ -520,7 +602,11 @@ mod tests {
 
     /// A JWT assembled by hand so that anything at all can go in it.
     fn craft(header: &Value, payload: &Value, sign: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
-        let message = format!("{}.{}", b64(header.to_string().as_bytes()), b64(payload.to_string().as_bytes()));
+        let message = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(payload.to_string().as_bytes())
+        );
         let signature = sign(message.as_bytes());
         format!("{message}.{}", b64(&signature))
     }
@@ -562,8 +648,12 @@ mod tests {
     #[tokio::test]
     async fn auth_round_trip_and_second_instance() {
         let db = TestDb::new().await;
-        let keys = TokenKeys::load_or_create(&db.pool, settings()).await.expect("keys");
-        let (token, issued) = keys.issue("alice", ActorKind::User, &[Role::Analyst, Role::Lead]).expect("issue");
+        let keys = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("keys");
+        let (token, issued) = keys
+            .issue("alice", ActorKind::User, &[Role::Analyst, Role::Lead])
+            .expect("issue");
 
         let header = decode_header(&token).expect("header");
         assert_eq!(header.alg, Algorithm::EdDSA);
@@ -581,7 +671,9 @@ mod tests {
 
         // The wire format other services rely on.
         let payload: Value = serde_json::from_slice(
-            &URL_SAFE_NO_PAD.decode(token.split('.').nth(1).expect("payload")).expect("b64"),
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).expect("payload"))
+                .expect("b64"),
         )
         .expect("json");
         assert_eq!(payload["roles"], json!(["analyst", "lead"]));
@@ -589,16 +681,27 @@ mod tests {
         assert!(payload["exp"].is_i64() && payload["iat"].is_i64() && payload["nbf"].is_i64());
 
         // Another process on the same database: same key, verifies the first one's tokens.
-        let other = TokenKeys::load_or_create(&db.pool, settings()).await.expect("second instance");
-        assert_eq!(other.active_kid(), keys.active_kid());
-        assert_eq!(other.verify(&token).await.expect("verify elsewhere"), issued);
-        let (client_token, _) = other.issue("siem", ActorKind::Client, &[Role::Integration]).expect("issue");
-        assert_eq!(keys.verify(&client_token).await.expect("verify").kind, ActorKind::Client);
-
-        let active: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL")
-            .fetch_one(&db.pool)
+        let other = TokenKeys::load_or_create(&db.pool, settings())
             .await
-            .expect("count");
+            .expect("second instance");
+        assert_eq!(other.active_kid(), keys.active_kid());
+        assert_eq!(
+            other.verify(&token).await.expect("verify elsewhere"),
+            issued
+        );
+        let (client_token, _) = other
+            .issue("siem", ActorKind::Client, &[Role::Integration])
+            .expect("issue");
+        assert_eq!(
+            keys.verify(&client_token).await.expect("verify").kind,
+            ActorKind::Client
+        );
+
+        let active: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL")
+                .fetch_one(&db.pool)
+                .await
+                .expect("count");
         assert_eq!(active, 1);
         db.drop().await;
     }
@@ -607,7 +710,9 @@ mod tests {
     async fn auth_rejects_every_kind_of_bad_token() {
         let db = TestDb::new().await;
         let s = settings();
-        let keys = TokenKeys::load_or_create(&db.pool, s.clone()).await.expect("keys");
+        let keys = TokenKeys::load_or_create(&db.pool, s.clone())
+            .await
+            .expect("keys");
         let (kid, signing) = active_key(&db.pool).await;
         let public = signing.verifying_key().to_bytes();
         let header = json!({ "alg": "EdDSA", "typ": "JWT", "kid": kid });
@@ -617,14 +722,25 @@ mod tests {
 
         // Positive control: the hand-made token is accepted, so each refusal
         // below is due to the one thing that changed.
-        keys.verify(&sign(&header, &good)).await.expect("hand-crafted good token");
+        keys.verify(&sign(&header, &good))
+            .await
+            .expect("hand-crafted good token");
 
-        let (issued, _) = keys.issue("alice", ActorKind::User, &[Role::Analyst]).expect("issue");
+        let (issued, _) = keys
+            .issue("alice", ActorKind::User, &[Role::Analyst])
+            .expect("issue");
         let parts: Vec<&str> = issued.split('.').collect();
         let mut sig: Vec<char> = parts[2].chars().collect();
         sig[10] = if sig[10] == 'A' { 'B' } else { 'A' };
-        let tampered_signature = format!("{}.{}.{}", parts[0], parts[1], sig.into_iter().collect::<String>());
-        let admin_payload = b64(with(&good, "roles", json!(["admin"])).to_string().as_bytes());
+        let tampered_signature = format!(
+            "{}.{}.{}",
+            parts[0],
+            parts[1],
+            sig.into_iter().collect::<String>()
+        );
+        let admin_payload = b64(with(&good, "roles", json!(["admin"]))
+            .to_string()
+            .as_bytes());
         let tampered_payload = format!("{}.{admin_payload}.{}", parts[0], parts[2]);
 
         let hs256_header = |kid: &str| {
@@ -632,39 +748,108 @@ mod tests {
             h.kid = Some(kid.to_owned());
             h
         };
-        let hs256_raw = encode(&hs256_header(&kid), &good, &EncodingKey::from_secret(&public).expect("secret"))
-            .expect("hs256");
-        let hs256_x = encode(&hs256_header(&kid), &good, &EncodingKey::from_secret(b64(&public).as_bytes()).expect("secret"))
-            .expect("hs256");
+        let hs256_raw = encode(
+            &hs256_header(&kid),
+            &good,
+            &EncodingKey::from_secret(&public).expect("secret"),
+        )
+        .expect("hs256");
+        let hs256_x = encode(
+            &hs256_header(&kid),
+            &good,
+            &EncodingKey::from_secret(b64(&public).as_bytes()).expect("secret"),
+        )
+        .expect("hs256");
 
         let stranger = SigningKey::generate(&mut OsRng);
-        let stranger_token = craft(&json!({ "alg": "EdDSA", "typ": "JWT", "kid": "stranger" }), &good, |m| {
-            stranger.sign(m).to_bytes().to_vec()
-        });
+        let stranger_token = craft(
+            &json!({ "alg": "EdDSA", "typ": "JWT", "kid": "stranger" }),
+            &good,
+            |m| stranger.sign(m).to_bytes().to_vec(),
+        );
         let stranger_with_our_kid = craft(&header, &good, |m| stranger.sign(m).to_bytes().to_vec());
 
         let cases: Vec<(&str, String)> = vec![
-            ("alg none", craft(&json!({ "alg": "none", "typ": "JWT", "kid": kid }), &good, |_| Vec::new())),
-            ("alg none, our signature", sign(&json!({ "alg": "none", "typ": "JWT", "kid": kid }), &good)),
+            (
+                "alg none",
+                craft(
+                    &json!({ "alg": "none", "typ": "JWT", "kid": kid }),
+                    &good,
+                    |_| Vec::new(),
+                ),
+            ),
+            (
+                "alg none, our signature",
+                sign(&json!({ "alg": "none", "typ": "JWT", "kid": kid }), &good),
+            ),
             ("HS256 keyed with raw public key", hs256_raw),
             ("HS256 keyed with JWKS x", hs256_x),
             ("tampered signature", tampered_signature),
             ("tampered payload", tampered_payload),
             ("signature stripped", format!("{}.{}.", parts[0], parts[1])),
             ("signed by a stranger under our kid", stranger_with_our_kid),
-            ("expired", sign(&header, &with(&with(&good, "exp", json!(now - 3600)), "iat", json!(now - 4200)))),
-            ("expired beyond leeway", sign(&header, &with(&good, "exp", json!(now - 30)))),
-            ("not yet valid", sign(&header, &with(&good, "nbf", json!(now + 3600)))),
-            ("issued in the future", sign(&header, &with(&with(&good, "iat", json!(now + 3600)), "nbf", json!(now)))),
-            ("wrong aud", sign(&header, &with(&good, "aud", json!("someone-else")))),
-            ("aud list without us", sign(&header, &with(&good, "aud", json!(["someone-else"])))),
-            ("wrong iss", sign(&header, &with(&good, "iss", json!("https://evil.test")))),
-            ("unknown kid", sign(&json!({ "alg": "EdDSA", "typ": "JWT", "kid": "no-such-kid" }), &good)),
+            (
+                "expired",
+                sign(
+                    &header,
+                    &with(
+                        &with(&good, "exp", json!(now - 3600)),
+                        "iat",
+                        json!(now - 4200),
+                    ),
+                ),
+            ),
+            (
+                "expired beyond leeway",
+                sign(&header, &with(&good, "exp", json!(now - 30))),
+            ),
+            (
+                "not yet valid",
+                sign(&header, &with(&good, "nbf", json!(now + 3600))),
+            ),
+            (
+                "issued in the future",
+                sign(
+                    &header,
+                    &with(&with(&good, "iat", json!(now + 3600)), "nbf", json!(now)),
+                ),
+            ),
+            (
+                "wrong aud",
+                sign(&header, &with(&good, "aud", json!("someone-else"))),
+            ),
+            (
+                "aud list without us",
+                sign(&header, &with(&good, "aud", json!(["someone-else"]))),
+            ),
+            (
+                "wrong iss",
+                sign(&header, &with(&good, "iss", json!("https://evil.test"))),
+            ),
+            (
+                "unknown kid",
+                sign(
+                    &json!({ "alg": "EdDSA", "typ": "JWT", "kid": "no-such-kid" }),
+                    &good,
+                ),
+            ),
             ("unknown kid and key", stranger_token),
-            ("no kid", sign(&json!({ "alg": "EdDSA", "typ": "JWT" }), &good)),
-            ("exp as a string", sign(&header, &with(&good, "exp", json!((now + 600).to_string())))),
-            ("nbf as a string", sign(&header, &with(&good, "nbf", json!(now.to_string())))),
-            ("iat as a string", sign(&header, &with(&good, "iat", json!(now.to_string())))),
+            (
+                "no kid",
+                sign(&json!({ "alg": "EdDSA", "typ": "JWT" }), &good),
+            ),
+            (
+                "exp as a string",
+                sign(&header, &with(&good, "exp", json!((now + 600).to_string()))),
+            ),
+            (
+                "nbf as a string",
+                sign(&header, &with(&good, "nbf", json!(now.to_string()))),
+            ),
+            (
+                "iat as a string",
+                sign(&header, &with(&good, "iat", json!(now.to_string()))),
+            ),
             ("missing jti", sign(&header, &without(&good, "jti"))),
             ("missing roles", sign(&header, &without(&good, "roles"))),
             ("missing iat", sign(&header, &without(&good, "iat"))),
@@ -674,8 +859,14 @@ mod tests {
             ("missing sub", sign(&header, &without(&good, "sub"))),
             ("missing aud", sign(&header, &without(&good, "aud"))),
             ("missing iss", sign(&header, &without(&good, "iss"))),
-            ("unknown role", sign(&header, &with(&good, "roles", json!(["root"])))),
-            ("jti not a uuid", sign(&header, &with(&good, "jti", json!("1")))),
+            (
+                "unknown role",
+                sign(&header, &with(&good, "roles", json!(["root"]))),
+            ),
+            (
+                "jti not a uuid",
+                sign(&header, &with(&good, "jti", json!("1"))),
+            ),
             ("not a jwt", "abc".into()),
             ("empty", String::new()),
         ];
@@ -691,39 +882,66 @@ mod tests {
     #[tokio::test]
     async fn auth_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
         let db = TestDb::new().await;
-        let keys = TokenKeys::load_or_create(&db.pool, settings()).await.expect("keys");
-        let bystander = TokenKeys::load_or_create(&db.pool, settings()).await.expect("keys");
+        let keys = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("keys");
+        let bystander = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("keys");
         let old_kid = keys.active_kid().expect("active");
-        let (old_token, _) = keys.issue("alice", ActorKind::User, &[Role::Analyst]).expect("issue");
+        let (old_token, _) = keys
+            .issue("alice", ActorKind::User, &[Role::Analyst])
+            .expect("issue");
 
         let new_kid = TokenKeys::rotate(&db.pool).await.expect("rotate");
         assert_ne!(new_kid, old_kid);
         keys.reload().await.expect("reload");
         assert_eq!(keys.active_kid().as_deref(), Some(new_kid.as_str()));
 
-        let (new_token, _) = keys.issue("bob", ActorKind::User, &[Role::Lead]).expect("issue");
+        let (new_token, _) = keys
+            .issue("bob", ActorKind::User, &[Role::Lead])
+            .expect("issue");
         assert_eq!(kid_of(&new_token), new_kid);
-        keys.verify(&old_token).await.expect("old token still valid");
+        keys.verify(&old_token)
+            .await
+            .expect("old token still valid");
         keys.verify(&new_token).await.expect("new token valid");
 
         // A process that has not reloaded learns the new kid on first sight.
-        bystander.verify(&new_token).await.expect("bystander picks up the rotation");
-        bystander.verify(&old_token).await.expect("bystander still accepts the old token");
+        bystander
+            .verify(&new_token)
+            .await
+            .expect("bystander picks up the rotation");
+        bystander
+            .verify(&old_token)
+            .await
+            .expect("bystander still accepts the old token");
 
         let jwks = keys.jwks();
-        let kids: Vec<&str> = jwks["keys"].as_array().expect("keys").iter().filter_map(|k| k["kid"].as_str()).collect();
+        let kids: Vec<&str> = jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .filter_map(|k| k["kid"].as_str())
+            .collect();
         assert_eq!(kids, vec![new_kid.as_str(), old_kid.as_str()]);
         for key in jwks["keys"].as_array().expect("keys") {
             assert_eq!(key["kty"], "OKP");
             assert_eq!(key["crv"], "Ed25519");
             assert_eq!(key["alg"], "EdDSA");
             assert_eq!(key["use"], "sig");
-            let stored: Vec<u8> = sqlx::query_scalar("SELECT public_key FROM signing_keys WHERE kid = $1")
-                .bind(key["kid"].as_str().expect("kid"))
-                .fetch_one(&db.pool)
-                .await
-                .expect("stored key");
-            assert_eq!(URL_SAFE_NO_PAD.decode(key["x"].as_str().expect("x")).expect("b64"), stored);
+            let stored: Vec<u8> =
+                sqlx::query_scalar("SELECT public_key FROM signing_keys WHERE kid = $1")
+                    .bind(key["kid"].as_str().expect("kid"))
+                    .fetch_one(&db.pool)
+                    .await
+                    .expect("stored key");
+            assert_eq!(
+                URL_SAFE_NO_PAD
+                    .decode(key["x"].as_str().expect("x"))
+                    .expect("b64"),
+                stored
+            );
         }
 
         // An integrator verifying from the JWKS alone accepts both tokens.
@@ -734,19 +952,22 @@ mod tests {
             decode::<Claims>(token, &key, &validation(&settings())).expect("verifies from JWKS");
         }
 
-        let active: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL")
-            .fetch_one(&db.pool)
-            .await
-            .expect("count");
+        let active: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL")
+                .fetch_one(&db.pool)
+                .await
+                .expect("count");
         assert_eq!(active, 1);
 
         // Once its tokens can no longer be alive, the retired key is dropped
         // from verification and from JWKS.
-        sqlx::query("UPDATE signing_keys SET retired_at = now() - interval '1 hour' WHERE kid = $1")
-            .bind(&old_kid)
-            .execute(&db.pool)
-            .await
-            .expect("age the key");
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = now() - interval '1 hour' WHERE kid = $1",
+        )
+        .bind(&old_kid)
+        .execute(&db.pool)
+        .await
+        .expect("age the key");
         keys.reload().await.expect("reload");
         let kids: Vec<String> = keys.jwks()["keys"]
             .as_array()
@@ -755,15 +976,22 @@ mod tests {
             .filter_map(|k| k["kid"].as_str().map(str::to_owned))
             .collect();
         assert_eq!(kids, vec![new_kid.clone()]);
-        assert!(matches!(keys.verify(&old_token).await, Err(TokenError::Invalid(_))));
-        keys.verify(&new_token).await.expect("new token still valid");
+        assert!(matches!(
+            keys.verify(&old_token).await,
+            Err(TokenError::Invalid(_))
+        ));
+        keys.verify(&new_token)
+            .await
+            .expect("new token still valid");
 
         // Rotation prunes keys retired long ago.
-        sqlx::query("UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE kid = $1")
-            .bind(&old_kid)
-            .execute(&db.pool)
-            .await
-            .expect("age the key");
+        sqlx::query(
+            "UPDATE signing_keys SET retired_at = now() - interval '2 days' WHERE kid = $1",
+        )
+        .bind(&old_kid)
+        .execute(&db.pool)
+        .await
+        .expect("age the key");
         TokenKeys::rotate(&db.pool).await.expect("rotate");
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE kid = $1")
             .bind(&old_kid)
@@ -777,19 +1005,33 @@ mod tests {
     #[tokio::test]
     async fn auth_unknown_kid_reloads_are_rate_limited() {
         let db = TestDb::new().await;
-        let keys = TokenKeys::load_or_create(&db.pool, settings()).await.expect("keys");
+        let keys = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("keys");
         let (kid, signing) = active_key(&db.pool).await;
-        let bogus = craft(&json!({ "alg": "EdDSA", "typ": "JWT", "kid": "bogus" }), &good_payload(&settings()), |m| {
-            signing.sign(m).to_bytes().to_vec()
-        });
-        assert!(matches!(keys.verify(&bogus).await, Err(TokenError::Invalid(_))));
+        let bogus = craft(
+            &json!({ "alg": "EdDSA", "typ": "JWT", "kid": "bogus" }),
+            &good_payload(&settings()),
+            |m| signing.sign(m).to_bytes().to_vec(),
+        );
+        assert!(matches!(
+            keys.verify(&bogus).await,
+            Err(TokenError::Invalid(_))
+        ));
 
         // A rotation right after that reload is not seen until the interval passes...
         TokenKeys::rotate(&db.pool).await.expect("rotate");
-        let other = TokenKeys::load_or_create(&db.pool, settings()).await.expect("keys");
-        let (fresh, _) = other.issue("alice", ActorKind::User, &[Role::Analyst]).expect("issue");
+        let other = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("keys");
+        let (fresh, _) = other
+            .issue("alice", ActorKind::User, &[Role::Analyst])
+            .expect("issue");
         assert_ne!(kid_of(&fresh), kid);
-        assert!(matches!(keys.verify(&fresh).await, Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            keys.verify(&fresh).await,
+            Err(TokenError::Invalid(_))
+        ));
         // ...or an explicit reload.
         keys.reload().await.expect("reload");
         keys.verify(&fresh).await.expect("verify after reload");
@@ -801,26 +1043,53 @@ mod tests {
         let db = TestDb::new().await;
         let starts = (0..8).map(|_| TokenKeys::load_or_create(&db.pool, settings()));
         let all = futures::future::join_all(starts).await;
-        let kids: Vec<String> =
-            all.into_iter().map(|k| k.expect("keys").active_kid().expect("active")).collect();
+        let kids: Vec<String> = all
+            .into_iter()
+            .map(|k| k.expect("keys").active_kid().expect("active"))
+            .collect();
         assert!(kids.iter().all(|k| *k == kids[0]), "{kids:?}");
-        let total: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM signing_keys").fetch_one(&db.pool).await.expect("count");
+        let total: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys")
+            .fetch_one(&db.pool)
+            .await
+            .expect("count");
         assert_eq!(total, 1);
         // kids are url-safe random strings
-        assert!(kids[0].len() >= 20 && kids[0].bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert!(
+            kids[0].len() >= 20
+                && kids[0]
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
         db.drop().await;
     }
 
     #[tokio::test]
     async fn auth_settings_are_checked() {
         let db = TestDb::new().await;
-        let too_long = TokenSettings { access_ttl: chrono::Duration::minutes(16), ..settings() };
-        assert!(matches!(TokenKeys::load_or_create(&db.pool, too_long).await, Err(TokenError::Config(_))));
-        let zero = TokenSettings { access_ttl: chrono::Duration::zero(), ..settings() };
-        assert!(matches!(TokenKeys::load_or_create(&db.pool, zero).await, Err(TokenError::Config(_))));
-        let lax = TokenSettings { leeway_secs: 3600, ..settings() };
-        assert!(matches!(TokenKeys::load_or_create(&db.pool, lax).await, Err(TokenError::Config(_))));
+        let too_long = TokenSettings {
+            access_ttl: chrono::Duration::minutes(16),
+            ..settings()
+        };
+        assert!(matches!(
+            TokenKeys::load_or_create(&db.pool, too_long).await,
+            Err(TokenError::Config(_))
+        ));
+        let zero = TokenSettings {
+            access_ttl: chrono::Duration::zero(),
+            ..settings()
+        };
+        assert!(matches!(
+            TokenKeys::load_or_create(&db.pool, zero).await,
+            Err(TokenError::Config(_))
+        ));
+        let lax = TokenSettings {
+            leeway_secs: 3600,
+            ..settings()
+        };
+        assert!(matches!(
+            TokenKeys::load_or_create(&db.pool, lax).await,
+            Err(TokenError::Config(_))
+        ));
         db.drop().await;
     }
 
@@ -833,8 +1102,13 @@ mod tests {
         let claims: Claims = serde_json::from_value(full.clone()).expect("full claims");
         assert_eq!(claims.roles, vec![Role::Auditor]);
         assert_eq!(claims.kind, ActorKind::System);
-        for field in ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "roles", "kind"] {
-            assert!(serde_json::from_value::<Claims>(without(&full, field)).is_err(), "{field}");
+        for field in [
+            "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "roles", "kind",
+        ] {
+            assert!(
+                serde_json::from_value::<Claims>(without(&full, field)).is_err(),
+                "{field}"
+            );
         }
         assert!(serde_json::from_value::<Claims>(with(&full, "exp", json!("2"))).is_err());
     }

@@ -24,7 +24,12 @@ pub struct Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{detail}")]
-    Status { status: StatusCode, code: &'static str, detail: String, field: Option<String> },
+    Status {
+        status: StatusCode,
+        code: &'static str,
+        detail: String,
+        field: Option<String>,
+    },
     #[error("throttled")]
     TooManyRequests { retry_after_secs: i64 },
     #[error("internal error: {0}")]
@@ -33,19 +38,36 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError::Status { status, code, detail: detail.into(), field: None }
+        ApiError::Status {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+        }
     }
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
     }
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid bearer token is required")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid bearer token is required",
+        )
     }
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "your role does not allow this")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role does not allow this",
+        )
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, detail)
@@ -60,7 +82,11 @@ impl ApiError {
     }
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "dependency unavailable");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "a dependency is unavailable; try again shortly")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "a dependency is unavailable; try again shortly",
+        )
     }
     /// Logs the cause; the client sees an opaque 500.
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -84,7 +110,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let (code, detail, field, retry) = match self {
-            ApiError::Status { code, detail, field, .. } => (code, Some(detail), field, None),
+            ApiError::Status {
+                code,
+                detail,
+                field,
+                ..
+            } => (code, Some(detail), field, None),
             ApiError::TooManyRequests { retry_after_secs } => (
                 "too_many_requests",
                 Some("too many attempts; wait before trying again".to_string()),
@@ -111,8 +142,10 @@ impl IntoResponse for ApiError {
 pub fn problem_response(status: StatusCode, body: &Problem, retry_after: Option<i64>) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut res = (status, bytes).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     if let Some(secs) = retry_after {
         if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
             res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -133,7 +166,12 @@ impl From<TicketError> for ApiError {
             TicketError::Validation { field, .. } => Some(field.to_string()),
             _ => None,
         };
-        ApiError::Status { status, code: e.code(), detail: e.to_string(), field }
+        ApiError::Status {
+            status,
+            code: e.code(),
+            detail: e.to_string(),
+            field,
+        }
     }
 }
 
@@ -142,9 +180,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict => ApiError::conflict("concurrent_change", e.to_string()),
-            StoreError::VersionMismatch { .. } => {
-                ApiError::new(StatusCode::PRECONDITION_FAILED, "version_mismatch", e.to_string())
-            }
+            StoreError::VersionMismatch { .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version_mismatch",
+                e.to_string(),
+            ),
             StoreError::IdempotencyMismatch => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_key_reused",
@@ -164,11 +204,15 @@ impl From<crate::identity::IdentityError> for ApiError {
         use crate::identity::IdentityError as E;
         match e {
             E::UsernameTaken(_) => ApiError::conflict("username_taken", e.to_string()),
-            E::NoSuchUser(_) => ApiError::new(StatusCode::NOT_FOUND, "user_not_found", e.to_string()),
+            E::NoSuchUser(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "user_not_found", e.to_string())
+            }
             E::Invalid { field, message } => ApiError::validation(field, message),
             E::Hashing(m) => ApiError::internal(m),
             E::Database(err) => match err {
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ApiError::unavailable(err),
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    ApiError::unavailable(err)
+                }
                 other => ApiError::internal(other),
             },
         }

@@ -47,7 +47,10 @@ async fn metrics_text(State(s): State<HealthState>) -> impl IntoResponse {
     metrics::gauge!("ticketera_db_pool_connections").set(pool.size() as f64);
     metrics::gauge!("ticketera_db_pool_idle_connections").set(pool.num_idle() as f64);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         s.metrics.render(),
     )
 }

@@ -15,7 +15,10 @@ mod tokio_util_free {
     impl Default for CancellationToken {
         fn default() -> Self {
             let (tx, rx) = watch::channel(false);
-            CancellationToken { rx, tx: std::sync::Arc::new(tx) }
+            CancellationToken {
+                rx,
+                tx: std::sync::Arc::new(tx),
+            }
         }
     }
 
