@@ -163,11 +163,78 @@ INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_ve
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING transaction_id::text AS transaction_id, global_position";
 
+/// Turns stored rows into events of today's schema, through the upcasters.
+#[derive(Clone)]
+pub struct EventCodec {
+    upcasters: Arc<Vec<Box<dyn EventUpcaster>>>,
+}
+
+impl Default for EventCodec {
+    fn default() -> Self {
+        EventCodec {
+            upcasters: Arc::new(domain::upcast::ticket_upcasters()),
+        }
+    }
+}
+
+/// The columns `EventCodec::stored_event` reads.
+pub const STORED_EVENT_COLUMNS: &str =
+    "aggregate_id, sequence, event_type, event_version, payload, metadata,
+    transaction_id::text AS transaction_id, global_position, recorded_at, event_id";
+
+impl EventCodec {
+    pub fn deserialize(&self, event: SerializedEvent) -> Result<TicketEvent, StoreError> {
+        let event = self.upcasters.iter().fold(event, |e, u| {
+            if u.can_upcast(&e.event_type, &e.event_version) {
+                u.upcast(e)
+            } else {
+                e
+            }
+        });
+        serde_json::from_value(event.payload).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{} v{}: {e}",
+                event.event_type, event.event_version
+            ))
+        })
+    }
+
+    /// A row with `STORED_EVENT_COLUMNS`.
+    pub fn stored_event(&self, row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
+        let ticket_id: String = row.try_get("aggregate_id")?;
+        let sequence: i64 = row.try_get("sequence")?;
+        let event_type: String = row.try_get("event_type")?;
+        let event_version: String = row.try_get("event_version")?;
+        let payload: Value = row.try_get("payload")?;
+        let metadata: Value = row.try_get("metadata")?;
+        let serialized = SerializedEvent::new(
+            ticket_id.clone(),
+            sequence as usize,
+            Ticket::TYPE.to_string(),
+            event_type.clone(),
+            event_version.clone(),
+            payload,
+            metadata.clone(),
+        );
+        Ok(StoredEvent {
+            ticket_id,
+            sequence: sequence as u64,
+            event_type,
+            event_version,
+            event_id: row.try_get("event_id")?,
+            position: position_of(row)?,
+            recorded_at: row.try_get("recorded_at")?,
+            payload: self.deserialize(serialized)?,
+            metadata,
+        })
+    }
+}
+
 #[derive(Clone)]
 pub struct TicketStore {
     pool: PgPool,
     repo: Arc<PostgresEventRepository>,
-    upcasters: Arc<Vec<Box<dyn EventUpcaster>>>,
+    codec: EventCodec,
     services: Arc<dyn TicketServices>,
     cache: Arc<Mutex<TicketCache>>,
 }
@@ -212,7 +279,7 @@ impl TicketStore {
         TicketStore {
             repo: Arc::new(PostgresEventRepository::new(pool.clone())),
             pool,
-            upcasters: Arc::new(domain::upcast::ticket_upcasters()),
+            codec: EventCodec::default(),
             services,
             cache: Arc::new(Mutex::new(TicketCache::default())),
         }
@@ -222,20 +289,8 @@ impl TicketStore {
         &self.pool
     }
 
-    fn deserialize(&self, event: SerializedEvent) -> Result<TicketEvent, StoreError> {
-        let event = self.upcasters.iter().fold(event, |e, u| {
-            if u.can_upcast(&e.event_type, &e.event_version) {
-                u.upcast(e)
-            } else {
-                e
-            }
-        });
-        serde_json::from_value(event.payload).map_err(|e| {
-            StoreError::Corrupt(format!(
-                "{} v{}: {e}",
-                event.event_type, event.event_version
-            ))
-        })
+    pub fn codec(&self) -> &EventCodec {
+        &self.codec
     }
 
     fn cached(&self, id: &Uuid) -> Option<Ticket> {
@@ -261,7 +316,7 @@ impl TicketStore {
             return Ok(ticket);
         }
         for event in newer {
-            ticket.apply(self.deserialize(event)?);
+            ticket.apply(self.codec.deserialize(event)?);
         }
         self.remember(id, &ticket);
         Ok(ticket)
@@ -269,47 +324,16 @@ impl TicketStore {
 
     /// The ticket's whole stream, oldest first, with positions and metadata.
     pub async fn history(&self, id: Uuid) -> Result<Vec<StoredEvent>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT aggregate_id, sequence, event_type, event_version, payload, metadata,
-                    transaction_id::text AS transaction_id, global_position, recorded_at, event_id
-               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        ))
         .bind(Ticket::TYPE)
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.into_iter()
-            .map(|row| self.stored_event(&row))
+        rows.iter()
+            .map(|row| self.codec.stored_event(row))
             .collect()
-    }
-
-    pub fn stored_event(&self, row: &sqlx::postgres::PgRow) -> Result<StoredEvent, StoreError> {
-        let ticket_id: String = row.try_get("aggregate_id")?;
-        let sequence: i64 = row.try_get("sequence")?;
-        let event_type: String = row.try_get("event_type")?;
-        let event_version: String = row.try_get("event_version")?;
-        let payload: Value = row.try_get("payload")?;
-        let metadata: Value = row.try_get("metadata")?;
-        let serialized = SerializedEvent::new(
-            ticket_id.clone(),
-            sequence as usize,
-            Ticket::TYPE.to_string(),
-            event_type.clone(),
-            event_version.clone(),
-            payload,
-            metadata.clone(),
-        );
-        Ok(StoredEvent {
-            ticket_id,
-            sequence: sequence as u64,
-            event_type,
-            event_version,
-            event_id: row.try_get("event_id")?,
-            position: position_of(row)?,
-            recorded_at: row.try_get("recorded_at")?,
-            payload: self.deserialize(serialized)?,
-            metadata,
-        })
     }
 
     /// Looks up a stored answer for an `Idempotency-Key`.
@@ -513,7 +537,7 @@ impl TicketStore {
     }
 }
 
-fn position_of(row: &sqlx::postgres::PgRow) -> Result<Position, StoreError> {
+pub fn position_of(row: &sqlx::postgres::PgRow) -> Result<Position, StoreError> {
     let tx: String = row.try_get("transaction_id")?;
     let pos: i64 = row.try_get("global_position")?;
     let tx = tx

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod event_store;
+pub mod feed;
 pub mod http;
 pub mod identity;
 pub mod local_pg;
