@@ -1,0 +1,150 @@
+//! Parsers for every accepted format, and the normalized event they produce.
+//!
+//! A message is tried in this order: NXLog JSON (`{`), CEF without a syslog
+//! header, `<PRI>` + RFC 5424, `<PRI>` + FortiGate key=value (FortiGate's
+//! own header-less form), `<PRI>` + RFC 3164, bare FortiGate key=value, and
+//! finally RFC 3164 read leniently as free text (no PRI, no timestamp): such
+//! a message parses, matches no rule and is counted as not an alert. That is
+//! the documented call for unstructured lines; what cannot be read at all
+//! (empty, an invalid PRI, a broken quoted value, truncated JSON, a CEF
+//! header with too few fields) is an error with its reason, for the
+//! dead-letter store.
+
+pub mod cef;
+pub mod fortigate;
+pub mod fortisiem;
+pub mod syslog;
+pub mod windows;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+/// Why a message could not be parsed (the dead-letter reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{format}: {reason}")]
+pub struct ParseError {
+    pub format: &'static str,
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(format: &'static str, reason: impl Into<String>) -> Self {
+        ParseError {
+            format,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The format a message was read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Rfc3164,
+    Rfc5424,
+    FortiGate,
+    Snare,
+    NxLog,
+    Cef,
+    FortiSiemXml,
+    FortiSiemJson,
+    FreeText,
+}
+
+/// One event as every format reads into it. Strings hold no control
+/// characters but tab and newline (`clean`), so nothing here can put a NUL
+/// into an event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Normalized {
+    pub format: Option<Format>,
+    pub vendor: String,
+    pub product: String,
+    /// The vendor's own signature or incident name, when it has one.
+    pub signature: Option<String>,
+    /// The vendor's severity, as written (e.g. `critical`, `7`).
+    pub vendor_severity: Option<String>,
+    pub source_ip: Option<IpAddr>,
+    pub destination_ip: Option<IpAddr>,
+    pub source_port: Option<u16>,
+    pub destination_port: Option<u16>,
+    pub host: Option<String>,
+    pub user: Option<String>,
+    pub event_time: Option<DateTime<Utc>>,
+    /// Every key/value the format carries, for rules to match on.
+    pub fields: BTreeMap<String, String>,
+    /// SIEM incident identity (FortiSIEM): the same incident is one ticket.
+    pub incident_id: Option<String>,
+    pub incident_status: Option<String>,
+    pub repeat_count: Option<u64>,
+    pub message: String,
+    pub raw: String,
+}
+
+/// Local time of senders that do not say their zone (RFC 3164, NXLog).
+#[derive(Debug, Clone, Copy)]
+pub struct ParseContext {
+    pub default_offset: FixedOffset,
+    pub now: DateTime<Utc>,
+}
+
+impl Default for ParseContext {
+    fn default() -> Self {
+        ParseContext {
+            default_offset: FixedOffset::east_opt(0).expect("UTC is a valid offset"),
+            now: Utc::now(),
+        }
+    }
+}
+
+/// Longest raw message kept on an event (a datagram may be 64 KiB).
+pub const RAW_MAX_CHARS: usize = 8_192;
+
+/// Drops control characters but tab and newline: `jsonb` refuses NUL, and
+/// the others are never meaningful in a field.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
+        .collect()
+}
+
+pub fn clean_opt(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|v| !v.is_empty() && *v != "-" && !v.eq_ignore_ascii_case("N/A"))
+        .map(clean)
+}
+
+pub fn parse_ip(s: Option<&str>) -> Option<IpAddr> {
+    s.map(str::trim).and_then(|v| v.parse().ok())
+}
+
+pub fn parse_port(s: Option<&str>) -> Option<u16> {
+    s.map(str::trim).and_then(|v| v.parse().ok())
+}
+
+/// Reads a syslog line, or a SIEM body, into a normalized event.
+pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, ParseError> {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text
+        .trim_start_matches('\u{feff}')
+        .trim_matches(|c: char| c == '\n' || c == '\r' || c == '\0' || c == ' ');
+    if text.is_empty() {
+        return Err(ParseError::new("syslog", "empty message"));
+    }
+    let mut event = if text.starts_with('{') {
+        windows::parse_nxlog(text, ctx)?
+    } else if text.starts_with("CEF:") {
+        cef::parse(text, None)?
+    } else if text.starts_with('<') {
+        syslog::parse_with_pri(text, ctx)?
+    } else if fortigate::looks_like(text) {
+        fortigate::parse(text, None, ctx)?
+    } else {
+        syslog::free_text(text, None)
+    };
+    event.raw = clean(text).chars().take(RAW_MAX_CHARS).collect();
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests;
