@@ -59,6 +59,20 @@ pub struct AlertOrigin {
     pub fingerprint: Option<String>,
     pub event_time: Option<DateTime<Utc>>,
     pub raw: Option<String>,
+    /// A SIEM incident id: its fingerprint then owns the ticket for good
+    /// (the same incident is always the same ticket).
+    #[serde(default)]
+    pub incident_id: Option<String>,
+}
+
+/// A SIEM's re-send of an incident a ticket already tracks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiemUpdate {
+    pub incident_id: String,
+    /// The SIEM's status, e.g. `Active` or `Cleared`.
+    pub status: Option<String>,
+    pub repeat_count: Option<u64>,
+    pub raw: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +133,7 @@ pub enum Command {
         summary: String,
     },
     CorrelateAlerts(AlertBatch),
+    RecordSiemUpdate(SiemUpdate),
 }
 
 impl Command {
@@ -136,7 +151,7 @@ impl Command {
             Command::Tag { .. } | Command::Untag { .. } | Command::AddObservable { .. } => {
                 Action::AnnotateTicket
             }
-            Command::CorrelateAlerts(_) => Action::RaiseAlert,
+            Command::CorrelateAlerts(_) | Command::RecordSiemUpdate(_) => Action::RaiseAlert,
         }
     }
 
@@ -159,6 +174,7 @@ impl Command {
             Command::AddObservable { .. } => "add an observable to",
             Command::MarkDuplicate { .. } => "mark as duplicate",
             Command::CorrelateAlerts(_) => "correlate alerts into",
+            Command::RecordSiemUpdate(_) => "record a SIEM update on",
         }
     }
 }

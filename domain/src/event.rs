@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::command::{AlertBatch, AlertOrigin};
-use crate::values::{ObservableKind, Resolution, Severity, Source, Status};
+use crate::values::{Asset, ObservableKind, Resolution, Severity, Source, Status};
 
 // Events are built once and serialized; boxing the large opening variant
 // would only make every match on it noisier.
@@ -32,6 +32,14 @@ pub enum TicketEvent {
         tags: Vec<String>,
         #[serde(default)]
         origin: Option<AlertOrigin>,
+        /// CMDB assets of the source and destination at open time.
+        #[serde(default)]
+        source_asset: Option<Asset>,
+        #[serde(default)]
+        destination_asset: Option<Asset>,
+        /// The severity asked for, when a critical destination raised it.
+        #[serde(default)]
+        escalated_from: Option<Severity>,
         by: String,
         at: DateTime<Utc>,
     },
@@ -115,6 +123,16 @@ pub enum TicketEvent {
         by: String,
         at: DateTime<Utc>,
     },
+    /// A SIEM re-sent an incident this ticket tracks. On a CLOSED ticket it
+    /// is recorded and changes nothing.
+    SiemIncidentUpdated {
+        incident_id: String,
+        status: Option<String>,
+        repeat_count: Option<u64>,
+        raw: Option<String>,
+        by: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// The schema version each event type is written with today.
@@ -138,7 +156,8 @@ impl TicketEvent {
             | TicketEvent::TagsAdded { at, .. }
             | TicketEvent::TagsRemoved { at, .. }
             | TicketEvent::ObservableAdded { at, .. }
-            | TicketEvent::AlertsCorrelated { at, .. } => *at,
+            | TicketEvent::AlertsCorrelated { at, .. }
+            | TicketEvent::SiemIncidentUpdated { at, .. } => *at,
         }
     }
 }
@@ -161,6 +180,7 @@ impl DomainEvent for TicketEvent {
             TicketEvent::TagsRemoved { .. } => "TagsRemoved",
             TicketEvent::ObservableAdded { .. } => "ObservableAdded",
             TicketEvent::AlertsCorrelated { .. } => "AlertsCorrelated",
+            TicketEvent::SiemIncidentUpdated { .. } => "SiemIncidentUpdated",
         };
         name.to_string()
     }

@@ -1,7 +1,11 @@
 //! What the aggregate needs from outside, as a port. Adapters live in `platform`.
 
+use std::net::IpAddr;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+
+use crate::values::Asset;
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -22,4 +26,6 @@ pub trait TicketServices: Send + Sync {
     async fn next_ticket_number(&self) -> Result<u64, LookupError>;
     /// An enabled user who may be given tickets, or `None`.
     async fn assignee(&self, username: &str) -> Result<Option<Assignee>, LookupError>;
+    /// The CMDB asset covering `ip` (the most specific network), or `None`.
+    async fn asset(&self, ip: IpAddr) -> Result<Option<Asset>, LookupError>;
 }

@@ -14,7 +14,9 @@ use crate::command::{AlertOrigin, Command, TicketCommand};
 use crate::error::TicketError;
 use crate::event::TicketEvent;
 use crate::services::TicketServices;
-use crate::values::{self, Observable, Resolution, Severity, Source, Status, TEXT_MAX, TITLE_MAX};
+use crate::values::{
+    self, Asset, Criticality, Observable, Resolution, Severity, Source, Status, TEXT_MAX, TITLE_MAX,
+};
 
 /// Samples of raw alert messages a ticket keeps; the count keeps growing.
 pub const ALERT_SAMPLES_MAX: usize = 20;
@@ -45,6 +47,8 @@ pub struct Ticket {
     pub source_ip: Option<IpAddr>,
     pub destination_ip: Option<IpAddr>,
     pub origin: Option<AlertOrigin>,
+    pub source_asset: Option<Asset>,
+    pub destination_asset: Option<Asset>,
     pub assignee: Option<String>,
     pub tags: BTreeSet<String>,
     pub observables: Vec<Observable>,
@@ -103,8 +107,14 @@ impl Ticket {
         if self.exists() && matches!(command, Command::Open(_)) {
             return Err(TicketError::AlreadyExists);
         }
-        // Every command but reopen is refused on a CLOSED ticket.
-        if status == Status::Closed && !matches!(command, Command::Reopen { .. }) {
+        // Every command but reopen is refused on a CLOSED ticket; a SIEM
+        // update of its incident is recorded without changing it.
+        if status == Status::Closed
+            && !matches!(
+                command,
+                Command::Reopen { .. } | Command::RecordSiemUpdate(_)
+            )
+        {
             return Err(Self::refuse(&command, status));
         }
         let event = match command {
@@ -116,6 +126,27 @@ impl Ticket {
                 let description = values::free_text("description", &open.description, TEXT_MAX)?;
                 let tags = values::tags(&open.tags)?;
                 let origin = open.origin.map(sanitize_origin);
+                let lookup = |ip: Option<IpAddr>| async move {
+                    match ip {
+                        Some(ip) => services
+                            .asset(ip)
+                            .await
+                            .map_err(|e| TicketError::Lookup(e.0)),
+                        None => Ok(None),
+                    }
+                };
+                let source_asset = lookup(open.source_ip).await?;
+                let destination_asset = lookup(open.destination_ip).await?;
+                // A critical destination raises the severity one step.
+                let critical = destination_asset
+                    .as_ref()
+                    .is_some_and(|a| a.criticality == Criticality::Critical);
+                let severity = if critical {
+                    open.severity.escalated()
+                } else {
+                    open.severity
+                };
+                let escalated_from = (severity != open.severity).then_some(open.severity);
                 let n = services
                     .next_ticket_number()
                     .await
@@ -125,12 +156,15 @@ impl Ticket {
                     number: values::ticket_number(n),
                     title,
                     description,
-                    severity: open.severity,
+                    severity,
                     source: open.source,
                     source_ip: open.source_ip,
                     destination_ip: open.destination_ip,
                     tags,
                     origin,
+                    source_asset,
+                    destination_asset,
+                    escalated_from,
                     by,
                     at,
                 }
@@ -342,6 +376,36 @@ impl Ticket {
                     .collect();
                 TicketEvent::AlertsCorrelated { batch, by, at }
             }
+            Command::RecordSiemUpdate(update) => {
+                let incident_id =
+                    values::single_line("incident_id", &update.incident_id, TITLE_MAX)?;
+                let status_text = update.status.as_deref().map(strip_controls);
+                let active = status_text
+                    .as_deref()
+                    .is_some_and(|s| s.trim().eq_ignore_ascii_case("active"));
+                let recorded = TicketEvent::SiemIncidentUpdated {
+                    incident_id: incident_id.clone(),
+                    status: status_text,
+                    repeat_count: update.repeat_count,
+                    raw: update.raw.map(|r| bounded_sample(&r)),
+                    by: by.clone(),
+                    at,
+                };
+                // The SIEM says a resolved incident is still happening.
+                if active && status == Status::Resolved {
+                    return Ok(vec![
+                        recorded,
+                        TicketEvent::TicketReopened {
+                            from: status,
+                            reason: format!("the SIEM reports incident {incident_id} active again"),
+                            previous_resolution: self.resolution,
+                            by,
+                            at,
+                        },
+                    ]);
+                }
+                recorded
+            }
         };
         Ok(vec![event])
     }
@@ -368,6 +432,7 @@ fn sanitize_origin(o: AlertOrigin) -> AlertOrigin {
         fingerprint: clean(o.fingerprint),
         event_time: o.event_time,
         raw: o.raw.map(|r| bounded_sample(&r)),
+        incident_id: clean(o.incident_id),
     }
 }
 
@@ -393,6 +458,7 @@ impl Aggregate for Ticket {
     fn apply(&mut self, event: Self::Event) {
         self.version += 1;
         let at = event.at();
+        let previous_update = self.updated_at;
         self.updated_at = Some(at);
         match event {
             TicketEvent::TicketOpened {
@@ -406,8 +472,12 @@ impl Aggregate for Ticket {
                 destination_ip,
                 tags,
                 origin,
+                source_asset,
+                destination_asset,
                 ..
             } => {
+                self.source_asset = source_asset;
+                self.destination_asset = destination_asset;
                 self.id = Some(ticket_id);
                 self.number = Some(number);
                 self.title = title;
@@ -490,6 +560,25 @@ impl Aggregate for Ticket {
                 self.alert_samples.extend(batch.samples);
                 let excess = self.alert_samples.len().saturating_sub(ALERT_SAMPLES_MAX);
                 self.alert_samples.drain(..excess);
+            }
+            TicketEvent::SiemIncidentUpdated {
+                repeat_count, raw, ..
+            } => {
+                // Recorded on a CLOSED ticket without changing it.
+                if self.status == Some(Status::Closed) {
+                    self.updated_at = previous_update;
+                    return;
+                }
+                self.alert_count = match repeat_count {
+                    Some(n) => self.alert_count.max(n),
+                    None => self.alert_count + 1,
+                };
+                self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
+                if let Some(raw) = raw {
+                    self.alert_samples.push(raw);
+                    let excess = self.alert_samples.len().saturating_sub(ALERT_SAMPLES_MAX);
+                    self.alert_samples.drain(..excess);
+                }
             }
         }
     }

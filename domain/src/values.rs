@@ -129,6 +129,27 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// How much an asset matters to the business (CMDB).
+    Criticality {
+        Low => "LOW",
+        Medium => "MEDIUM",
+        High => "HIGH",
+        Critical => "CRITICAL",
+    }
+);
+
+/// A CMDB asset as a ticket records it at open time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Asset {
+    /// The network the asset entry covers (a host is a /32 or /128).
+    pub network: String,
+    pub hostname: Option<String>,
+    pub owner: Option<String>,
+    pub business_unit: Option<String>,
+    pub criticality: Criticality,
+}
+
 pub const TITLE_MAX: usize = 200;
 pub const TEXT_MAX: usize = 10_000;
 pub const TAG_MAX: usize = 64;

@@ -18,12 +18,12 @@ use cqrs_es::test::TestFramework;
 use cqrs_es::{Aggregate, DomainEvent};
 use uuid::Uuid;
 
-use domain::command::{AlertBatch, AlertOrigin, OpenTicket};
+use domain::command::{AlertBatch, AlertOrigin, OpenTicket, SiemUpdate};
 use domain::services::Assignee;
 use domain::ticket::ALERT_SAMPLES_MAX;
 use domain::{
-    Actor, Command, ErrorKind, LookupError, ObservableKind, Resolution, Severity, Source, Status,
-    Ticket, TicketCommand, TicketError, TicketEvent, TicketServices,
+    Actor, Asset, Command, Criticality, ErrorKind, LookupError, ObservableKind, Resolution,
+    Severity, Source, Status, Ticket, TicketCommand, TicketError, TicketEvent, TicketServices,
 };
 
 // ---------------------------------------------------------------------------
@@ -54,6 +54,20 @@ impl TicketServices for FakeServices {
 
     async fn next_ticket_number(&self) -> Result<u64, LookupError> {
         Ok(self.last_number.fetch_add(1, Ordering::SeqCst) + 1)
+    }
+
+    async fn asset(&self, ip: IpAddr) -> Result<Option<Asset>, LookupError> {
+        // 10.0.0.5 is the crown jewel; 203.0.113.0/24 is a partner range.
+        Ok(match ip.to_string().as_str() {
+            "10.0.0.99" => Some(Asset {
+                network: "10.0.0.99/32".into(),
+                hostname: Some("dc01".into()),
+                owner: Some("Identity team".into()),
+                business_unit: Some("IT".into()),
+                criticality: Criticality::Critical,
+            }),
+            _ => None,
+        })
     }
 
     async fn assignee(&self, username: &str) -> Result<Option<Assignee>, LookupError> {
@@ -130,6 +144,9 @@ fn opened() -> TicketEvent {
         destination_ip: Some("10.0.0.5".parse().unwrap()),
         tags: vec!["phishing".into()],
         origin: None,
+        source_asset: None,
+        destination_asset: None,
+        escalated_from: None,
         by: "lead1".into(),
         at: earlier(60),
     }
@@ -295,7 +312,7 @@ fn history(column: usize) -> Vec<TicketEvent> {
 /// Every command against every status. Rows follow `Command`'s variants;
 /// the sample command each row sends is in `sample_command`.
 #[rustfmt::skip]
-const TABLE: [(&str, [Outcome; 6]); 16] = [
+const TABLE: [(&str, [Outcome; 6]); 17] = [
     //                  (none)                    NEW                         IN_PROGRESS                 ON_HOLD                     RESOLVED                    CLOSED
     ("Open",           [Ev("TicketOpened"),      EXISTS,                     EXISTS,                     EXISTS,                     EXISTS,                     EXISTS]),
     ("Assign",         [NOT_FOUND,               Ev("TicketAssigned"),       Ev("TicketAssigned"),       Ev("TicketAssigned"),       REFUSED,                    REFUSED]),
@@ -313,6 +330,7 @@ const TABLE: [(&str, [Outcome; 6]); 16] = [
     ("AddObservable",  [NOT_FOUND,               Ev("ObservableAdded"),      Ev("ObservableAdded"),      Ev("ObservableAdded"),      Ev("ObservableAdded"),      REFUSED]),
     ("MarkDuplicate",  [NOT_FOUND,               Ev("TicketResolved"),       Ev("TicketResolved"),       Ev("TicketResolved"),       REFUSED,                    REFUSED]),
     ("CorrelateAlerts",[NOT_FOUND,               Ev("AlertsCorrelated"),     Ev("AlertsCorrelated"),     Ev("AlertsCorrelated"),     REFUSED,                    REFUSED]),
+    ("RecordSiemUpdate",[NOT_FOUND,              Ev("SiemIncidentUpdated"),  Ev("SiemIncidentUpdated"),  Ev("SiemIncidentUpdated"),  Ev("SiemIncidentUpdated"),  Ev("SiemIncidentUpdated")]),
 ];
 
 /// The row a command belongs to. Exhaustive on purpose: a new `Command`
@@ -335,6 +353,7 @@ fn row_of(command: &Command) -> &'static str {
         Command::AddObservable { .. } => "AddObservable",
         Command::MarkDuplicate { .. } => "MarkDuplicate",
         Command::CorrelateAlerts(_) => "CorrelateAlerts",
+        Command::RecordSiemUpdate(_) => "RecordSiemUpdate",
     }
 }
 
@@ -386,6 +405,12 @@ fn sample_command(row: &str) -> Command {
             summary: "same incident".into(),
         },
         "CorrelateAlerts" => Command::CorrelateAlerts(batch(3, earlier(5), earlier(1), "raw", 3)),
+        "RecordSiemUpdate" => Command::RecordSiemUpdate(SiemUpdate {
+            incident_id: "40211".into(),
+            status: Some("Cleared".into()),
+            repeat_count: Some(4),
+            raw: Some("<incident/>".into()),
+        }),
         other => unreachable!("no sample command for row {other}"),
     }
 }
@@ -479,6 +504,9 @@ async fn open_records_the_ticket_with_the_next_number_and_folded_tags() {
             destination_ip: Some("10.0.0.5".parse::<IpAddr>().unwrap()),
             tags: vec!["phishing".into()],
             origin: None,
+            source_asset: None,
+            destination_asset: None,
+            escalated_from: None,
             by: "analyst1".into(),
             at: now(),
         }]);
@@ -954,7 +982,11 @@ fn webhook_opened(event_time: DateTime<Utc>, raw: &str) -> TicketEvent {
                 fingerprint: Some("fp-1".into()),
                 event_time: Some(event_time),
                 raw: Some(raw.into()),
+                incident_id: None,
             }),
+            source_asset: None,
+            destination_asset: None,
+            escalated_from: None,
             by,
             at,
         },
@@ -1293,4 +1325,65 @@ async fn version_counts_events_one_by_one() {
     .await;
     assert!(result.unwrap().is_empty());
     assert_eq!(ticket.version, 2);
+}
+
+#[tokio::test]
+async fn a_critical_destination_raises_severity_one_step_and_is_recorded() {
+    let events = framework()
+        .given_no_previous_events()
+        .when_async(cmd(Command::Open(OpenTicket {
+            destination_ip: Some("10.0.0.99".parse().unwrap()),
+            severity: Severity::High,
+            ..open_command()
+        })))
+        .await
+        .inspect_result()
+        .unwrap();
+    let [TicketEvent::TicketOpened {
+        severity,
+        escalated_from,
+        destination_asset,
+        source_asset,
+        ..
+    }] = &events[..]
+    else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*severity, Severity::Critical);
+    assert_eq!(*escalated_from, Some(Severity::High));
+    assert_eq!(
+        destination_asset.as_ref().map(|a| a.criticality),
+        Some(Criticality::Critical)
+    );
+    assert_eq!(*source_asset, None);
+}
+
+#[tokio::test]
+async fn an_active_siem_resend_reopens_a_resolved_ticket_and_a_closed_one_only_records_it() {
+    let update = |status: &str| {
+        Command::RecordSiemUpdate(SiemUpdate {
+            incident_id: "40211".into(),
+            status: Some(status.into()),
+            repeat_count: Some(9),
+            raw: None,
+        })
+    };
+    let events = framework()
+        .given(vec![opened(), assigned_jdoe(), started(), resolved()])
+        .when_async(cmd(update("Active")))
+        .await
+        .inspect_result()
+        .unwrap();
+    let types: Vec<String> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types, vec!["SiemIncidentUpdated", "TicketReopened"]);
+
+    let history = vec![opened(), assigned_jdoe(), started(), resolved(), closed()];
+    let before = Ticket::from_events(&history);
+    let (after, result) = handle_on(&history, update("Active")).await;
+    let events = result.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(after.status, before.status);
+    assert_eq!(after.alert_count, before.alert_count);
+    assert_eq!(after.updated_at, before.updated_at);
+    assert_eq!(after.version, before.version + 1);
 }

@@ -138,6 +138,9 @@ pub enum StoreError {
     Database(sqlx::Error),
     #[error("stored event unreadable: {0}")]
     Corrupt(String),
+    /// Another ticket already holds this alert fingerprint: correlate into it.
+    #[error("alert fingerprint already owned by ticket {0}")]
+    FingerprintOwned(Uuid),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -432,7 +435,8 @@ impl TicketStore {
             Some("events_pkey") => StoreError::Conflict,
             _ => StoreError::from(e),
         };
-        if outcome.events.len() == 1 && idempotency.is_none() {
+        let claims = fingerprint_changes(&outcome.ticket, &outcome.events);
+        if outcome.events.len() == 1 && idempotency.is_none() && claims.is_empty() {
             // One statement is its own transaction: one round trip, not three.
             let row = insert(0, &outcome.events[0])?
                 .fetch_one(&self.pool)
@@ -453,6 +457,27 @@ impl TicketStore {
             last = Some(position_of(&row)?);
         }
         outcome.position = last;
+        for change in &claims {
+            if let Err(e) = change.apply(id, &mut tx).await {
+                if constraint_of(&e) == Some("alert_fingerprints_pkey") {
+                    drop(tx);
+                    let FingerprintChange::Claim { fingerprint, .. } = change else {
+                        return Err(e.into());
+                    };
+                    let owner: Option<Uuid> = sqlx::query_scalar(
+                        "SELECT ticket_id FROM alert_fingerprints WHERE fingerprint = $1",
+                    )
+                    .bind(fingerprint)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    // The owner may have been resolved in between: the caller retries.
+                    return Err(owner
+                        .map(StoreError::FingerprintOwned)
+                        .unwrap_or(StoreError::Conflict));
+                }
+                return Err(e.into());
+            }
+        }
         let answer = respond(&outcome);
         if let Some(idem) = idempotency {
             let stored = sqlx::query(
@@ -544,4 +569,101 @@ pub fn position_of(row: &sqlx::postgres::PgRow) -> Result<Position, StoreError> 
         .parse::<u64>()
         .map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
     Ok(Position::new(tx, pos))
+}
+
+/// What appending `events` does to alert-fingerprint ownership: a ticket
+/// opened from an alert claims its fingerprint; resolving releases it (the
+/// next such alert opens a new ticket); reopening claims it back when free.
+/// SIEM incident keys stay with their ticket for good.
+#[derive(Debug, Clone, PartialEq)]
+enum FingerprintChange {
+    Claim {
+        fingerprint: String,
+        permanent: bool,
+        strict: bool,
+    },
+    Release,
+}
+
+fn fingerprint_changes(after: &Ticket, events: &[TicketEvent]) -> Vec<FingerprintChange> {
+    let fingerprint = after.origin.as_ref().and_then(|o| o.fingerprint.clone());
+    let permanent = after
+        .origin
+        .as_ref()
+        .is_some_and(|o| o.incident_id.is_some());
+    let Some(fingerprint) = fingerprint else {
+        return vec![];
+    };
+    events
+        .iter()
+        .filter_map(|e| match e {
+            TicketEvent::TicketOpened { .. } => Some(FingerprintChange::Claim {
+                fingerprint: fingerprint.clone(),
+                permanent,
+                strict: true,
+            }),
+            TicketEvent::TicketResolved { .. } if !permanent => Some(FingerprintChange::Release),
+            TicketEvent::TicketReopened { .. } if !permanent => Some(FingerprintChange::Claim {
+                fingerprint: fingerprint.clone(),
+                permanent,
+                strict: false,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+impl FingerprintChange {
+    async fn apply(&self, ticket: Uuid, tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+        match self {
+            FingerprintChange::Claim {
+                fingerprint,
+                permanent,
+                strict: true,
+            } => {
+                sqlx::query("INSERT INTO alert_fingerprints (fingerprint, ticket_id, permanent) VALUES ($1, $2, $3)")
+                    .bind(fingerprint)
+                    .bind(ticket)
+                    .bind(permanent)
+                    .execute(tx)
+                    .await?;
+            }
+            FingerprintChange::Claim {
+                fingerprint,
+                permanent,
+                strict: false,
+            } => {
+                sqlx::query(
+                    "INSERT INTO alert_fingerprints (fingerprint, ticket_id, permanent) VALUES ($1, $2, $3)
+                     ON CONFLICT (fingerprint) DO NOTHING",
+                )
+                .bind(fingerprint)
+                .bind(ticket)
+                .bind(permanent)
+                .execute(tx)
+                .await?;
+            }
+            FingerprintChange::Release => {
+                sqlx::query(
+                    "DELETE FROM alert_fingerprints WHERE ticket_id = $1 AND NOT permanent",
+                )
+                .bind(ticket)
+                .execute(tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl TicketStore {
+    /// The ticket that owns an alert fingerprint now, if any.
+    pub async fn fingerprint_owner(&self, fingerprint: &str) -> Result<Option<Uuid>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT ticket_id FROM alert_fingerprints WHERE fingerprint = $1")
+                .bind(fingerprint)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
 }

@@ -2,8 +2,10 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::net::IpAddr;
+
 use domain::services::Assignee;
-use domain::{LookupError, TicketServices};
+use domain::{Asset, LookupError, TicketServices};
 use sqlx::PgPool;
 
 pub struct PgTicketServices {
@@ -43,5 +45,34 @@ impl TicketServices for PgTicketServices {
             username,
             display_name,
         }))
+    }
+
+    async fn asset(&self, ip: IpAddr) -> Result<Option<Asset>, LookupError> {
+        let row: Option<(
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        )> = sqlx::query_as(
+            "SELECT network::text, hostname, owner, business_unit, criticality FROM assets
+              WHERE network >>= $1::inet ORDER BY masklen(network) DESC LIMIT 1",
+        )
+        .bind(ip.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| LookupError(format!("CMDB: {e}")))?;
+        row.map(|(network, hostname, owner, business_unit, criticality)| {
+            Ok(Asset {
+                network,
+                hostname,
+                owner,
+                business_unit,
+                criticality: criticality
+                    .parse()
+                    .map_err(|e| LookupError(format!("CMDB: {e}")))?,
+            })
+        })
+        .transpose()
     }
 }

@@ -180,6 +180,9 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Domain(d) => d.into(),
             StoreError::Conflict => ApiError::conflict("concurrent_change", e.to_string()),
+            StoreError::FingerprintOwned(_) => {
+                ApiError::conflict("fingerprint_owned", e.to_string())
+            }
             StoreError::VersionMismatch { .. } => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "version_mismatch",
