@@ -63,7 +63,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
@@ -73,7 +73,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ),
             _ => ApiError::bad_request("malformed_json", format!("malformed JSON: {inner}")),
         }
-    })
+    })?;
+    // Only whitespace may follow the value: `{..} trailing` or `{..}{..}` is malformed.
+    de.end().map_err(|e| ApiError::bad_request("malformed_json", format!("malformed JSON: {e}")))?;
+    Ok(value)
 }
 
 impl<S, T> FromRequest<S> for JsonBody<T>

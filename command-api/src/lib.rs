@@ -11,11 +11,13 @@ pub mod token;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use platform::auth::tokens::TokenKeys;
 use platform::config::Settings;
 use platform::event_store::TicketStore;
+use platform::http::ApiError;
 use platform::identity::Identity;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -39,7 +41,47 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::map_response(bare_errors_as_problems))
         .layer(cors)
+}
+
+/// Rejections made by axum itself (a path segment that is not UTF-8, a
+/// method the route does not take, a body over the limit read outside
+/// `JsonBody`) come as bare text; the contract wants every error body to be a
+/// problem with a stable `code`. JSON error bodies (problems, RFC 6749) pass.
+async fn bare_errors_as_problems(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .is_some_and(|mime| mime == "application/json" || mime == "application/problem+json");
+    if !status.is_client_error() || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let detail = axum::body::to_bytes(body, 4096)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("client error").to_string());
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        _ => "client_error",
+    };
+    let mut problem = ApiError::new(status, code, detail).into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(v) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, v.clone());
+        }
+    }
+    problem
 }
 
 /// Strict CORS: only the configured origins, and none by default (the SPA is

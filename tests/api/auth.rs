@@ -999,6 +999,7 @@ async fn role_route_matrix_follows_the_permission_table() {
 
     let mut failures = Vec::new();
     let mut checked = 0;
+    let (mut allowed_seen, mut forbidden_seen) = (0, 0);
     for (name, role, token) in &principals {
         // A fresh ticket per principal so that each walks the same lifecycle.
         let ticket = app
@@ -1034,6 +1035,11 @@ async fn role_route_matrix_follows_the_permission_table() {
                 failures.push(format!("{label} (allowed: {allowed})"));
             }
             checked += 1;
+            if allowed {
+                allowed_seen += 1;
+            } else {
+                forbidden_seen += 1;
+            }
         }
     }
     assert!(
@@ -1044,6 +1050,10 @@ async fn role_route_matrix_follows_the_permission_table() {
     assert_eq!(
         checked,
         principals.len() * routes(Role::Admin, "x", "y", "z").len()
+    );
+    assert!(
+        allowed_seen > 0 && forbidden_seen > 0,
+        "{allowed_seen} allowed, {forbidden_seen} forbidden"
     );
 }
 
