@@ -341,6 +341,9 @@ async fn refresh_grant(state: &AppState, form: TokenRequest) -> Result<Response,
         .map_err(ApiError::from)?
     {
         Ok((user, next)) => {
+            if let Some(wait) = user.token_issue_delay(chrono::Utc::now()) {
+                tokio::time::sleep(wait).await;
+            }
             let (access, _) = state
                 .keys
                 .issue(&user.username, ActorKind::User, &[user.role])

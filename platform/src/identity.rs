@@ -51,6 +51,24 @@ pub struct User {
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Access tokens issued before this instant are refused.
+    #[serde(skip)]
+    pub tokens_valid_after: DateTime<Utc>,
+}
+
+impl User {
+    /// How long to wait before issuing a token that must outlive the last
+    /// security change: `iat` has whole seconds, the change has microseconds,
+    /// so a token issued in the same second would be refused at once.
+    pub fn token_issue_delay(&self, now: DateTime<Utc>) -> Option<std::time::Duration> {
+        let iat = now.timestamp();
+        let valid_after = self.tokens_valid_after;
+        if valid_after.timestamp() < iat || (valid_after.timestamp() == iat && valid_after.timestamp_subsec_nanos() == 0) {
+            return None;
+        }
+        let next_second = DateTime::<Utc>::from_timestamp(valid_after.timestamp() + 1, 0)?;
+        (next_second - now).to_std().ok()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,10 +100,13 @@ fn user_from(row: &sqlx::postgres::PgRow) -> Result<User, sqlx::Error> {
         enabled: row.try_get("enabled")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        tokens_valid_after: row.try_get::<Option<DateTime<Utc>>, _>("tokens_valid_after_utc")?.unwrap_or(DateTime::<Utc>::MIN_UTC),
     })
 }
 
-const USER_COLUMNS: &str = "id, username, display_name, role, enabled, created_at, updated_at";
+// `tokens_valid_after` starts at '-infinity', which chrono cannot hold.
+const USER_COLUMNS: &str = "id, username, display_name, role, enabled, created_at, updated_at,
+    CASE WHEN isfinite(tokens_valid_after) THEN tokens_valid_after END AS tokens_valid_after_utc";
 
 pub fn validate_username(username: &str) -> Result<String, IdentityError> {
     let u = username.trim();
