@@ -55,7 +55,13 @@ async fn bare_errors_as_problems(res: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .is_some_and(|mime| mime == "application/json" || mime == "application/problem+json");
     if !status.is_client_error() || is_json {
         return res;
@@ -66,7 +72,12 @@ async fn bare_errors_as_problems(res: Response) -> Response {
         .ok()
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .filter(|d| !d.is_empty())
-        .unwrap_or_else(|| status.canonical_reason().unwrap_or("client error").to_string());
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("client error")
+                .to_string()
+        });
     let code = match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::NOT_FOUND => "not_found",

@@ -63,7 +63,9 @@ impl User {
     pub fn token_issue_delay(&self, now: DateTime<Utc>) -> Option<std::time::Duration> {
         let iat = now.timestamp();
         let valid_after = self.tokens_valid_after;
-        if valid_after.timestamp() < iat || (valid_after.timestamp() == iat && valid_after.timestamp_subsec_nanos() == 0) {
+        if valid_after.timestamp() < iat
+            || (valid_after.timestamp() == iat && valid_after.timestamp_subsec_nanos() == 0)
+        {
             return None;
         }
         let next_second = DateTime::<Utc>::from_timestamp(valid_after.timestamp() + 1, 0)?;
@@ -100,7 +102,9 @@ fn user_from(row: &sqlx::postgres::PgRow) -> Result<User, sqlx::Error> {
         enabled: row.try_get("enabled")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        tokens_valid_after: row.try_get::<Option<DateTime<Utc>>, _>("tokens_valid_after_utc")?.unwrap_or(DateTime::<Utc>::MIN_UTC),
+        tokens_valid_after: row
+            .try_get::<Option<DateTime<Utc>>, _>("tokens_valid_after_utc")?
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
     })
 }
 
