@@ -44,3 +44,47 @@ ensure_rust() {
     rustup component add rustfmt clippy >&2
   fi
 }
+
+# Node.js ≥ 20.19 and npm, for web/ (Vite) and tests/node/.
+ensure_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)'; then
+    say "Node.js $(node --version) is too old: web/ and tests/node/ need 20.19 or newer"
+    exit 1
+  fi
+}
+
+# npm_deps DIR: `npm ci` in DIR (exactly package-lock.json), skipped when
+# DIR/node_modules was installed from the same lock file.
+npm_deps() {
+  local dir=$1 stamp="$1/node_modules/.ticketera-lock"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$(sha256sum <"$dir/package-lock.json")" ]; then
+    say "npm dependencies of $dir/ are installed (package-lock.json unchanged)"
+    return 0
+  fi
+  say "installing the npm dependencies of $dir/ (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  sha256sum <"$dir/package-lock.json" >"$stamp"
+}
+
+# build_web: the browser pages into web/dist/ (GraphiQL: web/dist/graphiql).
+build_web() {
+  [ -f web/package.json ] || return 0
+  ensure_node
+  npm_deps web
+  say "building web/ (npm run build → web/dist/graphiql)"
+  local log
+  log=$(mktemp)
+  if ! (cd web && npm run build) >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    say "web/ build failed"
+    exit 1
+  fi
+  rm -f "$log"
+}
+
+# Debian's Chromium, for the browser tests (/usr/bin/chromium).
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
