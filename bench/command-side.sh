@@ -40,6 +40,12 @@ psql "$server/postgres" -Atqc 'select 1' >/dev/null 2>&1 || {
   say "no PostgreSQL reachable at $server (set BENCH_DATABASE_SERVER)"; exit 1; }
 
 # --- build ------------------------------------------------------------------
+if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then
+  dirty=""
+  [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || dirty=" (plus uncommitted changes)"
+  say "source: commit $(git rev-parse --short HEAD)$dirty"
+fi
+say "PostgreSQL at $server: $(psql "$server/postgres" -Atqc 'show server_version') (ssl=$(psql "$server/postgres" -Atqc 'show ssl'), synchronous_commit=$(psql "$server/postgres" -Atqc 'show synchronous_commit'))"
 say "building ticketera and ticketera-bench (release)"
 cargo build --release -p ticketera -p ticketera-bench >&2
 target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')

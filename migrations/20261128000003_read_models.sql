@@ -19,7 +19,10 @@ CREATE TRIGGER events_appended
     FOR EACH STATEMENT EXECUTE FUNCTION events_notify_appended();
 
 -- The `tickets` projection: list and detail, full-text search, timeline.
-CREATE FUNCTION rm_create_tickets_schema(target name) RETURNS void
+-- `indexed => false` leaves out every index but the tickets' primary key:
+-- a rebuild fills the tables first and indexes them once, in bulk, with
+-- `rm_index_tickets_schema` (far faster than maintaining them row by row).
+CREATE FUNCTION rm_create_tickets_schema(target name, indexed boolean DEFAULT true) RETURNS void
     LANGUAGE plpgsql AS
 $$
 BEGIN
@@ -31,13 +34,17 @@ BEGIN
             global_position bigint      NOT NULL DEFAULT 0,
             events_applied  bigint      NOT NULL DEFAULT 0,
             last_recorded_at timestamptz,
-            updated_at      timestamptz NOT NULL DEFAULT now()
+            updated_at      timestamptz NOT NULL DEFAULT now(),
+            -- Set by `projector rebuild` in the transaction that swaps a
+            -- rebuilt schema in: a leader whose batch was waiting on this
+            -- row sees it and rolls back instead of writing to the old copy.
+            retired         boolean     NOT NULL DEFAULT false
         );
         INSERT INTO %1$I.checkpoint DEFAULT VALUES;
 
         CREATE TABLE %1$I.tickets (
             id                 uuid PRIMARY KEY,
-            number             text        NOT NULL UNIQUE,
+            number             text        NOT NULL,
             number_n           bigint      NOT NULL,
             title              text        NOT NULL,
             description        text        NOT NULL,
@@ -71,14 +78,6 @@ BEGIN
             search_text        text        NOT NULL DEFAULT '',
             search             tsvector GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED
         );
-        CREATE INDEX ON %1$I.tickets (status, severity, created_at DESC, id DESC);
-        CREATE INDEX ON %1$I.tickets (severity, created_at DESC, id DESC);
-        CREATE INDEX ON %1$I.tickets (created_at DESC, id DESC);
-        CREATE INDEX ON %1$I.tickets (updated_at DESC, id DESC);
-        CREATE INDEX ON %1$I.tickets (assignee, created_at DESC);
-        CREATE INDEX ON %1$I.tickets (source, created_at DESC);
-        CREATE INDEX ON %1$I.tickets USING gin (tags);
-        CREATE INDEX ON %1$I.tickets USING gin (search);
 
         CREATE TABLE %1$I.timeline (
             ticket_id       uuid        NOT NULL,
@@ -92,10 +91,43 @@ BEGIN
             at              timestamptz NOT NULL,
             recorded_at     timestamptz NOT NULL,
             summary         text        NOT NULL,
-            payload         jsonb       NOT NULL,
-            PRIMARY KEY (ticket_id, sequence)
+            payload         jsonb       NOT NULL
         );
     $ddl$, target);
+    IF indexed THEN
+        PERFORM rm_index_tickets_schema(target);
+    END IF;
+END;
+$$;
+
+-- The indexes (and the constraints backed by one) of a `tickets` schema:
+-- `part` 'search' (the full-text index, the slowest to build), 'other', or
+-- 'all'; a rebuild builds the two parts concurrently.
+CREATE FUNCTION rm_index_tickets_schema(target name, part text DEFAULT 'all') RETURNS void
+    LANGUAGE plpgsql AS
+$$
+BEGIN
+    IF part NOT IN ('search', 'other', 'all') THEN
+        RAISE EXCEPTION 'part must be search, other or all, not %', part;
+    END IF;
+    IF part IN ('search', 'all') THEN
+        EXECUTE format('CREATE INDEX ON %I.tickets USING gin (search)', target);
+    END IF;
+    IF part IN ('other', 'all') THEN
+        EXECUTE format($ddl$
+            -- A unique index, not a constraint: ALTER TABLE would lock
+            -- out the concurrent build of the search index.
+            CREATE UNIQUE INDEX tickets_number_key ON %1$I.tickets (number);
+            CREATE INDEX ON %1$I.tickets (status, severity, created_at DESC, id DESC);
+            CREATE INDEX ON %1$I.tickets (severity, created_at DESC, id DESC);
+            CREATE INDEX ON %1$I.tickets (created_at DESC, id DESC);
+            CREATE INDEX ON %1$I.tickets (updated_at DESC, id DESC);
+            CREATE INDEX ON %1$I.tickets (assignee, created_at DESC);
+            CREATE INDEX ON %1$I.tickets (source, created_at DESC);
+            CREATE INDEX ON %1$I.tickets USING gin (tags);
+            ALTER TABLE %1$I.timeline ADD CONSTRAINT timeline_pkey PRIMARY KEY (ticket_id, sequence);
+        $ddl$, target);
+    END IF;
 END;
 $$;
 
@@ -112,7 +144,11 @@ BEGIN
             global_position bigint      NOT NULL DEFAULT 0,
             events_applied  bigint      NOT NULL DEFAULT 0,
             last_recorded_at timestamptz,
-            updated_at      timestamptz NOT NULL DEFAULT now()
+            updated_at      timestamptz NOT NULL DEFAULT now(),
+            -- Set by `projector rebuild` in the transaction that swaps a
+            -- rebuilt schema in: a leader whose batch was waiting on this
+            -- row sees it and rolls back instead of writing to the old copy.
+            retired         boolean     NOT NULL DEFAULT false
         );
         INSERT INTO %1$I.checkpoint DEFAULT VALUES;
 
@@ -123,7 +159,10 @@ BEGIN
             severity        text        NOT NULL,
             rule_name       text,
             created_at      timestamptz NOT NULL,
-            acknowledged_at timestamptz
+            acknowledged_at timestamptz,
+            -- The ticket's alert count, so that a SIEM repeat count (which
+            -- replaces rather than adds) moves its rule's total correctly.
+            alert_count     bigint      NOT NULL DEFAULT 0
         );
         CREATE TABLE %1$I.open_by_status_severity (
             status   text   NOT NULL,
@@ -136,6 +175,9 @@ BEGIN
             opened              bigint NOT NULL DEFAULT 0,
             resolved            bigint NOT NULL DEFAULT 0,
             acknowledged        bigint NOT NULL DEFAULT 0,
+            -- Sums of whole seconds (from creation to acknowledgement, to
+            -- resolution): integers add exactly in any order, so a rebuild
+            -- equals the incremental result bit for bit.
             ack_seconds_sum     double precision NOT NULL DEFAULT 0,
             resolve_seconds_sum double precision NOT NULL DEFAULT 0
         );
@@ -145,6 +187,36 @@ BEGIN
             alerts    bigint NOT NULL DEFAULT 0
         );
     $ddl$, target);
+END;
+$$;
+
+-- Numbers of rebuilt schemas (`rm_tickets_build_<n>`, `rm_tickets_old_<n>`).
+CREATE SEQUENCE rm_build_seq;
+
+-- Swaps a rebuilt schema in: the live one becomes `old`, `build` becomes
+-- `live`. Called by `projector rebuild` in the transaction that holds the
+-- live checkpoint row, so it commits atomically with the last events.
+CREATE FUNCTION rm_swap_schemas(live name, build name, old name) RETURNS void
+    LANGUAGE plpgsql AS
+$$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = live) THEN
+        EXECUTE format('ALTER SCHEMA %I RENAME TO %I', live, old);
+    END IF;
+    EXECUTE format('ALTER SCHEMA %I RENAME TO %I', build, live);
+END;
+$$;
+
+-- Drops a retired or abandoned copy; refuses anything else, so a slip can
+-- never drop a live read model.
+CREATE FUNCTION rm_drop_schema(target name) RETURNS void
+    LANGUAGE plpgsql AS
+$$
+BEGIN
+    IF target !~ '^rm_[a-z]+_(build|old)_[0-9]+$' THEN
+        RAISE EXCEPTION 'refusing to drop schema %: not a rebuilt or retired read model', target;
+    END IF;
+    EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', target);
 END;
 $$;
 

@@ -23,6 +23,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub struct Components {
     pub pool: PgPool,
     pub state: AppState,
+    pub query: query_api::QueryApi,
+    /// Syslog workers, correlation, webhook, CMDB, dead letters (the
+    /// listeners are bound by `ingest::Ingest::listen`).
+    pub ingest: ingest::Ingest,
 }
 
 pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Components> {
@@ -36,27 +40,72 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
         .await
         .context("loading the token signing keys")?;
     let services = Arc::new(PgTicketServices::new(pool.clone()));
+    let store = TicketStore::new(pool.clone(), services);
+    let identity = Identity::new(pool.clone());
+    let query = query_api::QueryApi::new(store.clone(), identity.clone(), keys.clone(), &settings);
+    let ingest = ingest::Ingest::start(
+        &settings.ingest,
+        pool.clone(),
+        store.clone(),
+        keys.clone(),
+        identity.clone(),
+    )
+    .context("starting ingest")?;
     let state = AppState {
-        store: TicketStore::new(pool.clone(), services),
-        identity: Identity::new(pool.clone()),
+        store,
+        identity,
         keys,
         settings: Arc::new(settings),
     };
-    Ok(Components { pool, state })
+    Ok(Components {
+        pool,
+        state,
+        query,
+        ingest,
+    })
 }
 
 /// The whole HTTP surface of this process.
 pub fn router(c: &Components) -> Router {
     let metrics = platform::telemetry::metrics();
-    Router::new()
+    let router = Router::new()
         .merge(command_api::router(c.state.clone()))
-        .merge(platform::http::health::router(c.pool.clone(), metrics))
+        .merge(query_api::router(c.query.clone()))
+        .merge(ingest::http::router(c.ingest.clone()))
+        .merge(platform::http::health::router(c.pool.clone(), metrics));
+    with_plumbing(router)
+}
+
+/// `ticketera ingest`: the webhook, CMDB and dead-letter routes with health
+/// and metrics (the syslog listeners are bound beside it).
+pub fn ingest_router(c: &Components) -> Router {
+    let metrics = platform::telemetry::metrics();
+    let router = Router::new()
+        .merge(ingest::http::router(c.ingest.clone()))
+        .merge(platform::http::health::router(c.pool.clone(), metrics));
+    with_plumbing(router)
+}
+
+/// What every HTTP surface of the binary has: a problem 404 for unknown
+/// paths, metrics by route template, request ids, and panic containment.
+pub fn with_plumbing(router: Router) -> Router {
+    router
+        .fallback(|| async { platform::http::ApiError::not_found("resource") })
         .route_layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::middleware::from_fn(request_id))
         // A bug must not take the process down with it: answer an opaque 500.
         .layer(CatchPanicLayer::custom(|_| {
             platform::http::ApiError::internal("handler panicked").into_response()
         }))
+}
+
+/// `ticketera query-api`: the GraphQL query API alone, with health and metrics.
+pub fn query_router(c: &Components) -> Router {
+    let metrics = platform::telemetry::metrics();
+    let router = Router::new()
+        .merge(query_api::router(c.query.clone()))
+        .merge(platform::http::health::router(c.pool.clone(), metrics));
+    with_plumbing(router)
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then drains.
@@ -74,4 +123,24 @@ pub async fn serve(
     .with_graceful_shutdown(async move { shutdown.cancelled().await })
     .await
     .context("HTTP server failed")
+}
+
+/// `ticketera projector`: the projections (leading or standing by) and
+/// their health and metrics on `listener`, until `shutdown`.
+pub async fn run_projector(
+    pool: PgPool,
+    listener: TcpListener,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
+    let router = platform::http::health::router(pool.clone(), platform::telemetry::metrics())
+        .route_layer(axum::middleware::from_fn(track_metrics));
+    let projector = tokio::spawn(projector::Projector::new(pool).run(shutdown.clone()));
+    let served = serve(listener, router, shutdown.clone()).await;
+    // Also when HTTP failed: stop the projector, let its batch finish.
+    shutdown.cancel();
+    projector
+        .await
+        .context("projector task panicked")?
+        .context("projector failed")?;
+    served
 }

@@ -22,6 +22,21 @@ pub enum Cmd {
     Serve,
     /// The REST command API alone (OAuth2 tokens, ticket commands, admin).
     CommandApi,
+    /// The GraphQL query API alone (POST/GET /graphql, GraphiQL, /graphql/ws
+    /// subscriptions), with /healthz, /readyz and /metrics.
+    QueryApi,
+    /// Ingest alone: syslog over UDP and TCP (TICKETERA_SYSLOG_UDP_ADDR,
+    /// TICKETERA_SYSLOG_TCP_ADDR), the SIEM webhook, CMDB and dead-letter
+    /// routes, with /healthz, /readyz and /metrics on TICKETERA_HTTP_ADDR.
+    /// SIGHUP reloads TICKETERA_RULES_FILE.
+    Ingest,
+    /// The projector alone: builds the read models from the events (leads
+    /// each projection or stands by for it), with /healthz, /readyz and
+    /// /metrics on TICKETERA_HTTP_ADDR.
+    Projector {
+        #[command(subcommand)]
+        action: Option<ProjectorCmd>,
+    },
     /// Applies pending migrations and exits.
     Migrate,
     /// Users.
@@ -75,6 +90,16 @@ pub enum ClientCmd {
         name: String,
         #[arg(long, default_value = "integration")]
         role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectorCmd {
+    /// Rebuilds read models from the first event into fresh tables and swaps
+    /// them in atomically; queries keep being answered meanwhile.
+    Rebuild {
+        /// tickets or stats; all of them when omitted.
+        projection: Option<String>,
     },
 }
 

@@ -9,7 +9,7 @@ use platform::config::Settings;
 use platform::local_pg::LocalPostgres;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
-use ticketera::cli::{Cli, ClientCmd, Cmd, KeysCmd, UserCmd};
+use ticketera::cli::{Cli, ClientCmd, Cmd, KeysCmd, ProjectorCmd, UserCmd};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -101,7 +101,7 @@ fn stdout_line(line: &str) -> anyhow::Result<()> {
 
 async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
     match command {
-        Cmd::Serve | Cmd::CommandApi => {
+        cmd @ (Cmd::Serve | Cmd::CommandApi | Cmd::QueryApi | Cmd::Ingest) => {
             let shutdown = platform::http::shutdown::on_signals();
             let db = Database::open(&mut settings, true).await?;
             let components = ticketera::app::components(settings.clone(), db.pool.clone()).await?;
@@ -120,10 +120,77 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
                 .with_context(|| format!("binding HTTP on {}", settings.http_addr))?;
             let addr = listener.local_addr().context("listener address")?;
             stdout_line(&format!("Ticketera SOC serving on http://{addr}/"))?;
-            let router = ticketera::app::router(&components);
-            let served = ticketera::app::serve(listener, router, shutdown).await;
+            if matches!(cmd, Cmd::Serve | Cmd::Ingest) {
+                let syslog = components
+                    .ingest
+                    .listen(
+                        settings.syslog_udp_addr,
+                        settings.syslog_tcp_addr,
+                        shutdown.clone(),
+                    )
+                    .await?;
+                stdout_line(&format!(
+                    "syslog on udp://{} and {}://{}",
+                    syslog.udp,
+                    if syslog.tls { "tls" } else { "tcp" },
+                    syslog.tcp
+                ))?;
+            }
+            let router = match cmd {
+                Cmd::QueryApi => ticketera::app::query_router(&components),
+                Cmd::Ingest => ticketera::app::ingest_router(&components),
+                _ => ticketera::app::router(&components),
+            };
+            // `serve` is everything in one process: the projector too.
+            let projector = matches!(cmd, Cmd::Serve).then(|| {
+                tokio::spawn(projector::Projector::new(db.pool.clone()).run(shutdown.clone()))
+            });
+            let served = ticketera::app::serve(listener, router, shutdown.clone()).await;
+            // Upgraded GraphQL WebSockets outlive the HTTP server: close them (1001).
+            components.query.close_connections();
+            if let Some(task) = projector {
+                // Also when HTTP failed: stop the projector, let its batch finish.
+                shutdown.cancel();
+                match task.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "projector failed"),
+                    Err(e) => tracing::error!(error = %e, "projector task panicked"),
+                }
+            }
             db.close(true).await?;
             served
+        }
+        Cmd::Projector { action: None } => {
+            let shutdown = platform::http::shutdown::on_signals();
+            let db = Database::open(&mut settings, true).await?;
+            let listener = tokio::net::TcpListener::bind(settings.http_addr)
+                .await
+                .with_context(|| format!("binding HTTP on {}", settings.http_addr))?;
+            let addr = listener.local_addr().context("listener address")?;
+            stdout_line(&format!(
+                "Ticketera SOC projector running; health and metrics on http://{addr}/"
+            ))?;
+            let ran = ticketera::app::run_projector(db.pool.clone(), listener, shutdown).await;
+            db.close(false).await?;
+            ran
+        }
+        Cmd::Projector {
+            action: Some(ProjectorCmd::Rebuild { projection }),
+        } => {
+            let db = Database::open(&mut settings, true).await?;
+            let rebuilt = projector::rebuild(&db.pool, projection.as_deref()).await;
+            db.close(false).await?;
+            for r in rebuilt.context("rebuilding the read models")? {
+                let secs = r.elapsed.as_secs_f64();
+                stdout_line(&format!(
+                    "rebuilt {}: {} events in {secs:.1} s ({:.0} events/s), swapped in at {}",
+                    r.projection,
+                    r.events,
+                    r.events as f64 / secs.max(1e-9),
+                    r.position
+                ))?;
+            }
+            Ok(())
         }
         Cmd::Migrate => {
             let db = Database::open(&mut settings, true).await?;

@@ -82,9 +82,32 @@ struct Args {
     /// Seconds of each reference measurement (GET /healthz, GET /api/v1/auth/me); 0 skips them.
     #[arg(long, default_value_t = 5)]
     reference_secs: u64,
+    /// Throughput rounds, each an HTTP run then a pgbench run; figures are their means.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Phases to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "open,pgbench,latency,reference"
+    )]
+    phases: Vec<Phase>,
     /// Seconds to wait for GET /readyz.
     #[arg(long, default_value_t = 60)]
     ready_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    /// (1) opening tickets over HTTP, with (3) memory under that load.
+    Open,
+    /// (1) pgbench's single-row insert, the baseline of `open`.
+    Pgbench,
+    /// (2) comment latency on a short and on a long ticket.
+    Latency,
+    /// Reference figures (not targets) that locate where a command's time goes.
+    Reference,
 }
 
 #[tokio::main]
@@ -100,11 +123,14 @@ async fn main() -> anyhow::Result<()> {
         .build()
         .context("building the HTTP client")?;
     let base = args.base_url.trim_end_matches('/').to_string();
+    let has = |p: Phase| args.phases.contains(&p);
+    let db_name = database_name(&args.database_url);
+    let c = args.concurrency;
 
     println!("== Ticketera SOC command-side benchmark");
     println!(
-        "machine: {cores} cores, shared by the load generator (this process), the server (pid {}) and Postgres: \
-         every figure below includes that contention",
+        "machine: {cores} cores, shared by the load generator (this process), the server (pid {}) \
+         and Postgres: every figure below includes that contention",
         args.server_pid
     );
 
@@ -116,15 +142,23 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
 
-    // (3a) Idle memory: after start, before any load.
+    // (3a) Idle memory: after start, before any load. And how busy the
+    // machine is without us: other processes skew every figure.
+    let cpu_idle = Cpu::snapshot(args.server_pid);
     let mut idle_kib = 0;
     for _ in 0..10 {
         idle_kib = idle_kib.max(rss_kib(args.server_pid)?);
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let background = Cpu::snapshot(args.server_pid).since(&cpu_idle);
     println!(
         "server resident memory idle: {:.1} MiB (VmRSS, max of 10 samples over 1 s)",
         mib(idle_kib)
+    );
+    println!(
+        "machine busy before any load: {:.0}% of {cores} cores (other processes; when high, \
+         figures are lower and noisier than on a quiet machine)",
+        background.busy_percent()
     );
 
     let pool = PgPoolOptions::new()
@@ -133,140 +167,229 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to the benchmark database")?;
     let token = get_token(&client, &base, &args.admin_password).await?;
+    let mut summary: Vec<String> = Vec::new();
 
-    // (1) Opening tickets over HTTP, with (3b) the memory sampler running.
-    let sampler = RssSampler::start(args.server_pid, Duration::from_millis(100));
-    let c = args.concurrency;
-    let open = {
-        let base = base.clone();
-        let token = token.clone();
-        move |client: &Client, n: u64| {
-            client
-                .post(format!("{base}/api/v1/tickets"))
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .body(open_body(n))
+    // (1) Throughput, alternating HTTP and pgbench runs of the same duration;
+    // (3b) the memory sampler runs throughout.
+    let mut http_rounds: Vec<LoadResult> = Vec::new();
+    let mut pg_rounds: Vec<PgbenchResult> = Vec::new();
+    let mut cpu_lines: Vec<String> = Vec::new();
+    // CPU of the work itself (server or pgbench, client, our Postgres backends), ticks.
+    let (mut http_work, mut pg_work) = (0u64, 0u64);
+    let mut pgbench_setup = None;
+    if has(Phase::Open) || has(Phase::Pgbench) {
+        println!("\n-- (1) throughput: opening tickets over HTTP vs. pgbench single-row insert");
+        let sampler = RssSampler::start(args.server_pid, Duration::from_millis(100));
+        let open = {
+            let base = base.clone();
+            let token = token.clone();
+            move |client: &Client, n: u64| {
+                client
+                    .post(format!("{base}/api/v1/tickets"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(open_body(n))
+            }
+        };
+        if has(Phase::Open) && args.warmup_secs > 0 {
+            println!(
+                "warming up: {} s of opens at c={c} (not counted)",
+                args.warmup_secs
+            );
+            let warm = load(
+                &client,
+                c,
+                Duration::from_secs(args.warmup_secs),
+                StatusCode::CREATED,
+                open.clone(),
+            )
+            .await?;
+            ensure!(
+                warm.ok > 0,
+                "no ticket could be opened during the warm-up ({} errors: {})",
+                warm.errors,
+                warm.first_error
+            );
         }
-    };
-    println!("\n-- (1) throughput: opening tickets over HTTP vs. pgbench single-row insert");
-    println!(
-        "warming up: {} s of opens at c={c} (not counted)",
-        args.warmup_secs
-    );
-    let warm = load(
-        &client,
-        c,
-        Duration::from_secs(args.warmup_secs),
-        StatusCode::CREATED,
-        open.clone(),
-    )
-    .await?;
-    ensure!(
-        warm.ok > 0,
-        "no ticket could be opened during the warm-up ({} errors: {})",
-        warm.errors,
-        warm.first_error
-    );
-    checkpoint(&pool).await?;
-    println!("measuring: {} s of opens at c={c}", args.duration);
-    let http = load(
-        &client,
-        c,
-        Duration::from_secs(args.duration),
-        StatusCode::CREATED,
-        open,
-    )
-    .await?;
-    let (peak_kib, samples) = sampler.stop();
-    let hwm_kib = status_kib(args.server_pid, "VmHWM:")?;
-    http.report("open tickets over HTTP");
+        if has(Phase::Pgbench) {
+            // pgbench copies the shape of a TicketOpened row the server wrote.
+            open_ticket(&client, &base, &token, 0).await?;
+            let setup = PgbenchSetup::create(&pool).await?;
+            println!("{}", setup.describe());
+            pgbench_setup = Some(setup);
+        }
+        for round in 1..=args.rounds {
+            let tag = if args.rounds > 1 {
+                format!(" [round {round}/{}]", args.rounds)
+            } else {
+                String::new()
+            };
+            if has(Phase::Open) {
+                checkpoint(&pool).await?;
+                println!(
+                    "measuring{tag}: {} s of opens over HTTP at c={c}",
+                    args.duration
+                );
+                let window = CpuWindow::start(args.server_pid, &db_name);
+                let r = load(
+                    &client,
+                    c,
+                    Duration::from_secs(args.duration),
+                    StatusCode::CREATED,
+                    open.clone(),
+                )
+                .await?;
+                let cpu = window.finish();
+                r.report("open tickets over HTTP");
+                http_work += cpu.server + cpu.own + cpu.children + cpu.pg_ours + cpu.pg_aux;
+                let line = cpu.per_op("opened ticket", r.ok, "load generator", cores);
+                println!("{line}");
+                cpu_lines.push(line);
+                http_rounds.push(r);
+            }
+            if let Some(setup) = &pgbench_setup {
+                checkpoint(&pool).await?;
+                println!(
+                    "measuring{tag}: {} -n -c{c} -j{} -T{} -f <script> (one INSERT per transaction)",
+                    args.pgbench, args.pgbench_threads, args.duration
+                );
+                let window = CpuWindow::start(args.server_pid, &db_name);
+                let r = run_pgbench(&args, &setup.script, args.duration).await;
+                let cpu = window.finish();
+                let r = r?;
+                println!(
+                    "pgbench: {} transactions, {} failed = {:.1}/s, average latency {:.2} ms",
+                    r.transactions, r.failed, r.tps, r.latency_ms
+                );
+                pg_work += cpu.server + cpu.own + cpu.children + cpu.pg_ours + cpu.pg_aux;
+                let line = cpu.per_op("pgbench insert", r.transactions, "pgbench", cores);
+                println!("{line}");
+                cpu_lines.push(line);
+                pg_rounds.push(r);
+            }
+        }
+        if let Some(setup) = &pgbench_setup {
+            setup.check(&pool).await?;
+        }
+        let (peak_kib, samples) = sampler.stop();
+        let hwm_kib = status_kib(args.server_pid, "VmHWM:")?;
 
-    // The same row shape for pgbench: a TicketOpened payload and metadata the server just wrote.
-    let (payload, metadata): (String, String) = sqlx::query_as(
-        "SELECT payload::text, metadata::text FROM events WHERE event_type = 'TicketOpened'
-          ORDER BY global_position DESC LIMIT 1",
-    )
-    .fetch_one(&pool)
-    .await
-    .context("reading a TicketOpened event")?;
-    let (avg_payload, avg_meta): (f64, f64) = sqlx::query_as(
-        "SELECT avg(octet_length(payload::text))::float8, avg(octet_length(metadata::text))::float8
-           FROM events WHERE event_type = 'TicketOpened'",
-    )
-    .fetch_one(&pool)
-    .await?;
-    sqlx::query("DROP TABLE IF EXISTS bench_events")
-        .execute(&pool)
-        .await?;
-    // Same columns, defaults, identity, constraints and indexes as `events`
-    // (its triggers fire on UPDATE/DELETE/TRUNCATE only: none on INSERT).
-    sqlx::query("CREATE TABLE bench_events (LIKE events INCLUDING ALL)")
-        .execute(&pool)
-        .await?;
-    let script = pgbench_script(&payload, &metadata);
-    let script_path =
-        std::env::temp_dir().join(format!("ticketera-bench-{}.sql", Uuid::new_v4().simple()));
-    std::fs::write(&script_path, &script).context("writing the pgbench script")?;
-    println!(
-        "pgbench row: TicketOpened payload {} B, metadata {} B (server's TicketOpened rows average {:.0} B and {:.0} B); \
-         table bench_events (LIKE events INCLUDING ALL); INSERT ... RETURNING like the server's",
-        payload.len(),
-        metadata.len(),
-        avg_payload,
-        avg_meta
-    );
-    checkpoint(&pool).await?;
-    println!(
-        "measuring: {} -n -c{c} -j{} -T{} -f <script> (one INSERT per transaction)",
-        args.pgbench, args.pgbench_threads, args.duration
-    );
-    let pg = run_pgbench(&args, &script_path).await;
-    let _ = std::fs::remove_file(&script_path);
-    let pg = pg?;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM bench_events")
-        .fetch_one(&pool)
-        .await?;
-    let same: bool = sqlx::query_scalar(
-        "SELECT payload = $1::jsonb AND metadata = $2::jsonb FROM bench_events LIMIT 1",
-    )
-    .bind(&payload)
-    .bind(&metadata)
-    .fetch_one(&pool)
-    .await?;
-    ensure!(
-        same,
-        "pgbench rows differ from the TicketOpened row (variable substitution in the script?)"
-    );
-    println!(
-        "pgbench: {} transactions, {} failed, {rows} rows in bench_events, average latency {:.2} ms",
-        pg.transactions, pg.failed, pg.latency_ms
-    );
-    sqlx::query("DROP TABLE bench_events")
-        .execute(&pool)
-        .await?;
+        let d = args.duration;
+        let http_ok: u64 = http_rounds.iter().map(|r| r.ok).sum();
+        let http_errors: u64 = http_rounds.iter().map(|r| r.errors).sum();
+        let http_secs: f64 = http_rounds.iter().map(|r| r.elapsed.as_secs_f64()).sum();
+        let http_rate = http_ok as f64 / http_secs.max(f64::MIN_POSITIVE);
+        let pg_rate = pg_rounds.iter().map(|r| r.tps).sum::<f64>() / pg_rounds.len().max(1) as f64;
+        let rounds = if args.rounds > 1 {
+            format!(", mean of {} rounds", args.rounds)
+        } else {
+            String::new()
+        };
+        if has(Phase::Open) {
+            summary.push(format!(
+                "open tickets over HTTP (c={c}, {d} s{rounds}): {http_rate:.1}/s  ({http_errors} errors)"
+            ));
+        }
+        if has(Phase::Pgbench) {
+            summary.push(format!(
+                "pgbench single-row insert (c={c}, {d} s{rounds}): {pg_rate:.1}/s"
+            ));
+        }
+        if has(Phase::Open) && has(Phase::Pgbench) {
+            let ratio = http_rate / pg_rate;
+            let per_round: Vec<String> = http_rounds
+                .iter()
+                .zip(&pg_rounds)
+                .map(|(h, p)| format!("{:.2}", h.rate() / p.tps))
+                .collect();
+            let pg_ops: u64 = pg_rounds.iter().map(|r| r.transactions).sum();
+            let http_us = http_work as f64 * 1e4 / http_ok.max(1) as f64;
+            let pg_us = pg_work as f64 * 1e4 / pg_ops.max(1) as f64;
+            cpu_lines.push(format!(
+                "CPU cost per operation, client and our Postgres backends included: open over HTTP {http_us:.0} µs, \
+                 pgbench insert {pg_us:.0} µs; their inverse ratio {:.2} is what the throughput ratio \
+                 tends to when both are CPU-bound, whatever else runs on the machine",
+                pg_us / http_us
+            ));
+            summary.push(format!(
+                "ratio: {ratio:.2} (target >= {TARGET_THROUGHPUT_RATIO}) {}{}",
+                verdict(ratio >= TARGET_THROUGHPUT_RATIO),
+                if per_round.len() > 1 {
+                    format!("  (per round: {})", per_round.join(", "))
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if has(Phase::Open) {
+            summary.push(format!(
+                "server memory idle: {:.1} MiB (target <= {TARGET_IDLE_MIB} MiB) {}",
+                mib(idle_kib),
+                verdict(mib(idle_kib) <= TARGET_IDLE_MIB)
+            ));
+            summary.push(format!(
+                "server memory peak under (1): {:.1} MiB sampled every 100 ms ({samples} samples), \
+                 VmHWM {:.1} MiB (target <= {TARGET_LOADED_MIB} MiB) {}",
+                mib(peak_kib),
+                mib(hwm_kib),
+                verdict(mib(peak_kib.max(hwm_kib)) <= TARGET_LOADED_MIB)
+            ));
+        }
+    }
 
     // (2) Command latency on a short and on a long ticket.
-    println!(
-        "\n-- (2) latency: comment command on a {SHORT_EVENTS}-event ticket vs. a {}-event ticket",
-        args.long_events
-    );
-    let lat = latency(&client, &base, &token, &pool, &args).await?;
+    if has(Phase::Latency) {
+        println!(
+            "\n-- (2) latency: comment command on a {SHORT_EVENTS}-event ticket vs. a {}-event ticket",
+            args.long_events
+        );
+        let lat = latency(&client, &base, &token, &pool, &args).await?;
+        let lat_ratio = lat.long.p(0.50) / lat.short.p(0.50);
+        summary.push(format!(
+            "comment latency, {SHORT_EVENTS}-event ticket ({} commands): p50 {:.2} ms, p99 {:.2} ms",
+            lat.short.n(),
+            lat.short.p(0.50),
+            lat.short.p(0.99)
+        ));
+        summary.push(format!(
+            "comment latency, {}-event ticket ({} commands): p50 {:.2} ms, p99 {:.2} ms",
+            args.long_events,
+            lat.long.n(),
+            lat.long.p(0.50),
+            lat.long.p(0.99)
+        ));
+        summary.push(format!(
+            "latency ratio (p50 long / p50 short): {lat_ratio:.2}x (target <= {TARGET_LATENCY_RATIO}x) {}",
+            verdict(lat_ratio <= TARGET_LATENCY_RATIO)
+        ));
+        summary.push(format!(
+            "server CPU per comment: {SHORT_EVENTS}-event ticket {:.0} µs, {}-event ticket {:.0} µs",
+            lat.short_cpu_us, args.long_events, lat.long_cpu_us
+        ));
+        summary.push(format!(
+            "first command on the long ticket (loads and folds the {} events written by SQL): {:.1} ms",
+            args.long_events - 1,
+            lat.long_first_ms
+        ));
+    }
 
     // Reference figures that locate the cost of a command (not targets).
-    let mut reference = Vec::new();
-    if args.reference_secs > 0 {
-        println!(
-            "\n-- reference (not targets): cheaper requests at c={c}, {} s each",
-            args.reference_secs
-        );
-        let d = Duration::from_secs(args.reference_secs);
+    let mut reference: Vec<String> = Vec::new();
+    if has(Phase::Reference) && args.reference_secs > 0 {
+        let secs = args.reference_secs;
+        println!("\n-- reference (not targets): {secs} s each at c={c}");
+        let d = Duration::from_secs(secs);
         let healthz = {
             let base = base.clone();
             move |client: &Client, _| client.get(format!("{base}/healthz"))
         };
         let r = load(&client, c, d, StatusCode::OK, healthz).await?;
         r.report("GET /healthz (no auth, no database)");
-        reference.push(("GET /healthz", r));
+        reference.push(format!(
+            "reference: GET /healthz (no auth, no database): {:.1}/s, p50 {:.2} ms",
+            r.rate(),
+            r.latency.p(0.50)
+        ));
         let me = {
             let base = base.clone();
             let token = token.clone();
@@ -278,76 +401,219 @@ async fn main() -> anyhow::Result<()> {
         };
         let r = load(&client, c, d, StatusCode::OK, me).await?;
         r.report("GET /api/v1/auth/me (JWT verify + token-liveness query)");
-        reference.push(("GET /api/v1/auth/me", r));
+        reference.push(format!(
+            "reference: GET /api/v1/auth/me (JWT verify + one token-liveness query): {:.1}/s, p50 {:.2} ms",
+            r.rate(),
+            r.latency.p(0.50)
+        ));
+        if let Some(setup) = &pgbench_setup {
+            if let Some((script, triggers)) = setup.with_insert_triggers(&pool).await? {
+                println!(
+                    "measuring: pgbench as above for {secs} s, into a copy that also has the events \
+                     table's INSERT triggers ({triggers})"
+                );
+                let r = run_pgbench(&args, &script, secs).await?;
+                println!(
+                    "pgbench with triggers: {} transactions = {:.1}/s, average latency {:.2} ms",
+                    r.transactions, r.tps, r.latency_ms
+                );
+                reference.push(format!(
+                    "reference: pgbench single-row insert with the events table's INSERT triggers \
+                     ({triggers}) (c={c}, {secs} s): {:.1}/s",
+                    r.tps
+                ));
+            }
+        }
+        if let Some(r) = http_rounds.first() {
+            reference.push(format!(
+                "reference: POST /api/v1/tickets under load (c={c}): p50 {:.2} ms, p99 {:.2} ms",
+                r.latency.p(0.50),
+                r.latency.p(0.99)
+            ));
+        }
+        if let Some(r) = pg_rounds.first() {
+            reference.push(format!(
+                "reference: pgbench insert under load (c={c}): average {:.2} ms",
+                r.latency_ms
+            ));
+        }
+    }
+    if let Some(setup) = pgbench_setup {
+        setup.drop_tables(&pool).await?;
     }
     let end_kib = rss_kib(args.server_pid)?;
 
-    // Summary.
-    let ratio = http.rate() / pg.tps;
-    let lat_ratio = lat.long.p(0.50) / lat.short.p(0.50);
-    println!("\n== Results (one run; {cores} cores shared by load generator, server and Postgres)");
     println!(
-        "open tickets over HTTP (c={c}, {} s): {:.1}/s  ({} errors)",
-        args.duration,
-        http.rate(),
-        http.errors
+        "\n== Results (one run; {cores} cores shared by load generator, server and Postgres; \
+         machine {:.0}% busy before the run)",
+        background.busy_percent()
     );
-    println!(
-        "pgbench single-row insert (c={c}, {} s): {:.1}/s",
-        args.duration, pg.tps
-    );
-    println!(
-        "ratio: {ratio:.2} (target >= {TARGET_THROUGHPUT_RATIO}) {}",
-        verdict(ratio >= TARGET_THROUGHPUT_RATIO)
-    );
-    println!(
-        "comment latency, {SHORT_EVENTS}-event ticket ({} commands): p50 {:.2} ms, p99 {:.2} ms",
-        lat.short.n(),
-        lat.short.p(0.50),
-        lat.short.p(0.99)
-    );
-    println!(
-        "comment latency, {}-event ticket ({} commands): p50 {:.2} ms, p99 {:.2} ms",
-        args.long_events,
-        lat.long.n(),
-        lat.long.p(0.50),
-        lat.long.p(0.99)
-    );
-    println!("latency ratio (p50 long / p50 short): {lat_ratio:.2}x (target <= {TARGET_LATENCY_RATIO}x) {}", verdict(lat_ratio <= TARGET_LATENCY_RATIO));
-    println!(
-        "first command on the long ticket (loads and folds the {} events written by SQL): {:.1} ms",
-        args.long_events - 1,
-        lat.long_first_ms
-    );
-    println!(
-        "server memory idle: {:.1} MiB (target <= {TARGET_IDLE_MIB} MiB) {}",
-        mib(idle_kib),
-        verdict(mib(idle_kib) <= TARGET_IDLE_MIB)
-    );
-    println!(
-        "server memory peak under (1): {:.1} MiB sampled every 100 ms ({samples} samples), VmHWM {:.1} MiB (target <= {TARGET_LOADED_MIB} MiB) {}",
-        mib(peak_kib),
-        mib(hwm_kib),
-        verdict(mib(peak_kib.max(hwm_kib)) <= TARGET_LOADED_MIB)
-    );
+    for line in summary {
+        println!("{line}");
+    }
     println!(
         "server memory at the end of the run: {:.1} MiB",
         mib(end_kib)
     );
-    for (name, r) in &reference {
-        println!(
-            "reference: {name} (c={c}): {:.1}/s, p50 {:.2} ms",
-            r.rate(),
-            r.latency.p(0.50)
-        );
+    for line in cpu_lines.iter().chain(&reference) {
+        println!("{line}");
     }
-    println!(
-        "reference: POST /api/v1/tickets (c={c}): p50 {:.2} ms, p99 {:.2} ms; pgbench insert average {:.2} ms",
-        http.latency.p(0.50),
-        http.latency.p(0.99),
-        pg.latency_ms
-    );
     Ok(())
+}
+
+/// The scratch table and script of the pgbench baseline.
+struct PgbenchSetup {
+    payload: String,
+    metadata: String,
+    avg_payload: f64,
+    avg_metadata: f64,
+    event_version: String,
+    script: std::path::PathBuf,
+}
+
+impl PgbenchSetup {
+    /// `bench_events`: same columns, defaults, identity, constraints and
+    /// indexes as `events` (`LIKE ... INCLUDING ALL` copies no trigger), and a
+    /// script inserting the server's latest TicketOpened payload and metadata.
+    async fn create(pool: &PgPool) -> anyhow::Result<PgbenchSetup> {
+        let (payload, metadata, event_version): (String, String, String) = sqlx::query_as(
+            "SELECT payload::text, metadata::text, event_version FROM events
+              WHERE event_type = 'TicketOpened' ORDER BY global_position DESC LIMIT 1",
+        )
+        .fetch_one(pool)
+        .await
+        .context("reading a TicketOpened event")?;
+        let (avg_payload, avg_metadata): (f64, f64) = sqlx::query_as(
+            "SELECT avg(octet_length(payload::text))::float8, avg(octet_length(metadata::text))::float8
+               FROM events WHERE event_type = 'TicketOpened'",
+        )
+        .fetch_one(pool)
+        .await?;
+        sqlx::query("DROP TABLE IF EXISTS bench_events")
+            .execute(pool)
+            .await?;
+        sqlx::query("CREATE TABLE bench_events (LIKE events INCLUDING ALL)")
+            .execute(pool)
+            .await?;
+        let script = write_script(&pgbench_script(
+            "bench_events",
+            &event_version,
+            &payload,
+            &metadata,
+        ))?;
+        Ok(PgbenchSetup {
+            payload,
+            metadata,
+            avg_payload,
+            avg_metadata,
+            event_version,
+            script,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "pgbench row: TicketOpened payload {} B, metadata {} B (the server's TicketOpened rows \
+             average {:.0} B and {:.0} B); table bench_events (LIKE events INCLUDING ALL: no trigger); \
+             INSERT ... RETURNING like the server's",
+            self.payload.len(),
+            self.metadata.len(),
+            self.avg_payload,
+            self.avg_metadata
+        )
+    }
+
+    /// The rows pgbench wrote are the server's row, byte for byte.
+    async fn check(&self, pool: &PgPool) -> anyhow::Result<()> {
+        let same: Option<bool> = sqlx::query_scalar(
+            "SELECT payload = $1::jsonb AND metadata = $2::jsonb FROM bench_events LIMIT 1",
+        )
+        .bind(&self.payload)
+        .bind(&self.metadata)
+        .fetch_optional(pool)
+        .await?;
+        ensure!(
+            same == Some(true),
+            "pgbench rows differ from the TicketOpened row (variable substitution in the script?)"
+        );
+        Ok(())
+    }
+
+    /// When `events` has INSERT triggers (a NOTIFY, say): a second copy with
+    /// them, and its script. Returns the script and the triggers' names.
+    async fn with_insert_triggers(
+        &self,
+        pool: &PgPool,
+    ) -> anyhow::Result<Option<(std::path::PathBuf, String)>> {
+        // tgtype bit 2: fires on INSERT.
+        let triggers: Vec<(String, String)> = sqlx::query_as(
+            "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger
+              WHERE tgrelid = 'events'::regclass AND NOT tgisinternal AND (tgtype & 4) <> 0
+              ORDER BY tgname",
+        )
+        .fetch_all(pool)
+        .await?;
+        if triggers.is_empty() {
+            return Ok(None);
+        }
+        sqlx::query("DROP TABLE IF EXISTS bench_events_triggered")
+            .execute(pool)
+            .await?;
+        sqlx::query("CREATE TABLE bench_events_triggered (LIKE events INCLUDING ALL)")
+            .execute(pool)
+            .await?;
+        for (name, def) in &triggers {
+            let def = def
+                .replacen(
+                    " ON public.events ",
+                    " ON public.bench_events_triggered ",
+                    1,
+                )
+                .replacen(" ON events ", " ON bench_events_triggered ", 1);
+            ensure!(
+                def.contains("bench_events_triggered"),
+                "cannot copy trigger {name}: {def}"
+            );
+            sqlx::query(&def).execute(pool).await?;
+        }
+        let script = write_script(&pgbench_script(
+            "bench_events_triggered",
+            &self.event_version,
+            &self.payload,
+            &self.metadata,
+        ))?;
+        let names: Vec<&str> = triggers.iter().map(|(n, _)| n.as_str()).collect();
+        Ok(Some((script, names.join(", "))))
+    }
+
+    async fn drop_tables(self, pool: &PgPool) -> anyhow::Result<()> {
+        if let Some(dir) = self.script.parent() {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name();
+                if name.to_string_lossy().starts_with(&script_prefix()) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        sqlx::query("DROP TABLE IF EXISTS bench_events, bench_events_triggered")
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn script_prefix() -> String {
+    format!("ticketera-bench-{}-", std::process::id())
+}
+
+fn write_script(text: &str) -> anyhow::Result<std::path::PathBuf> {
+    let path = std::env::temp_dir().join(format!(
+        "{}{}.sql",
+        script_prefix(),
+        Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, text).context("writing the pgbench script")?;
+    Ok(path)
 }
 
 fn verdict(pass: bool) -> &'static str {
@@ -636,14 +902,15 @@ async fn checkpoint(pool: &PgPool) -> anyhow::Result<()> {
 /// One INSERT per transaction, of the server's own statement and row shape.
 /// pgbench substitutes `:name` variables; none is defined, so the JSON stays as is
 /// (checked after the run).
-fn pgbench_script(payload: &str, metadata: &str) -> String {
+fn pgbench_script(table: &str, event_version: &str, payload: &str, metadata: &str) -> String {
     let q = |s: &str| s.replace('\'', "''");
     format!(
-        "INSERT INTO bench_events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Ticket', gen_random_uuid()::text, 1, 'TicketOpened', '2.0', '{}'::jsonb, '{}'::jsonb) \
+        "INSERT INTO {table} (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Ticket', gen_random_uuid()::text, 1, 'TicketOpened', '{}', '{}'::jsonb, '{}'::jsonb) \
          RETURNING transaction_id::text AS transaction_id, global_position;\n",
+        q(event_version),
         q(payload),
-        q(metadata)
+        q(metadata),
     )
 }
 
@@ -654,12 +921,16 @@ struct PgbenchResult {
     latency_ms: f64,
 }
 
-async fn run_pgbench(args: &Args, script: &std::path::Path) -> anyhow::Result<PgbenchResult> {
+async fn run_pgbench(
+    args: &Args,
+    script: &std::path::Path,
+    secs: u64,
+) -> anyhow::Result<PgbenchResult> {
     let out = tokio::process::Command::new(&args.pgbench)
         .arg("-n")
         .arg(format!("-c{}", args.concurrency))
         .arg(format!("-j{}", args.pgbench_threads))
-        .arg(format!("-T{}", args.duration))
+        .arg(format!("-T{secs}"))
         .arg("-f")
         .arg(script)
         .arg(&args.database_url)
@@ -704,6 +975,22 @@ struct Latency {
     short: Samples,
     long: Samples,
     long_first_ms: f64,
+    /// Server CPU per command, microseconds.
+    short_cpu_us: f64,
+    long_cpu_us: f64,
+}
+
+/// CPU time the server's threads have run, in nanoseconds (first field of
+/// each `/proc/<pid>/task/<tid>/schedstat`): exact, unlike clock ticks.
+fn server_cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 async fn timed<T>(f: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<(f64, T)> {
@@ -876,15 +1163,23 @@ async fn latency(
     );
     let mut short_ms = Samples::default();
     let mut long_ms = Samples::default();
+    let (mut short_cpu_ns, mut long_cpu_ns) = (0u64, 0u64);
     let mut last = (0, 0);
     for _ in 0..args.commands {
+        let cpu = server_cpu_ns(args.server_pid);
         let (ms, v) = timed(add_comment(client, base, token, short, next())).await?;
+        short_cpu_ns += server_cpu_ns(args.server_pid).saturating_sub(cpu);
         short_ms.0.push(ms);
         last.0 = v;
+        let cpu = server_cpu_ns(args.server_pid);
         let (ms, v) = timed(add_comment(client, base, token, long, next())).await?;
+        long_cpu_ns += server_cpu_ns(args.server_pid).saturating_sub(cpu);
         long_ms.0.push(ms);
         last.1 = v;
     }
+    let n = args.commands.max(1) as f64;
+    let short_cpu_us = short_cpu_ns as f64 / n / 1e3;
+    let long_cpu_us = long_cpu_ns as f64 / n / 1e3;
     println!(
         "short ticket: p50 {:.2} ms, p99 {:.2} ms, now {} events; long ticket: p50 {:.2} ms, p99 {:.2} ms, now {} events",
         short_ms.p(0.5),
@@ -894,9 +1189,208 @@ async fn latency(
         long_ms.p(0.99),
         last.1
     );
+    println!(
+        "server CPU per comment (all its threads, from /proc/<pid>/task/*/schedstat): \
+         short ticket {short_cpu_us:.0} µs, long ticket {long_cpu_us:.0} µs"
+    );
     Ok(Latency {
         short: short_ms,
         long: long_ms,
         long_first_ms,
+        short_cpu_us,
+        long_cpu_us,
     })
+}
+
+/// CPU time in clock ticks (USER_HZ): the whole machine, and who spent it.
+#[derive(Debug, Default, Clone, Copy)]
+struct Cpu {
+    /// Busy ticks of all cores (`/proc/stat`).
+    busy: u64,
+    /// All ticks of all cores, idle included.
+    all: u64,
+    /// The server process.
+    server: u64,
+    /// This process: the HTTP load generator.
+    own: u64,
+    /// This process's reaped children: pgbench.
+    children: u64,
+    /// Postgres backends serving the benchmark's database.
+    pg_ours: u64,
+    /// Postgres's WAL writer, checkpointer and background writer (shared by all databases).
+    pg_aux: u64,
+}
+
+/// utime, stime, cutime, cstime of `/proc/<pid>/stat`, and its comm.
+fn proc_times(pid: &str) -> Option<(String, [u64; 4])> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat[open + 1..close].to_string();
+    // Fields after the comm start at field 3 (state); utime is field 14.
+    let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    Some((comm, [n(11), n(12), n(13), n(14)]))
+}
+
+impl Cpu {
+    fn snapshot(server_pid: u32) -> Cpu {
+        let mut cpu = Cpu::default();
+        if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+            if let Some(line) = stat.lines().next() {
+                let v: Vec<u64> = line
+                    .split_whitespace()
+                    .skip(1)
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                let get = |i: usize| v.get(i).copied().unwrap_or(0);
+                // user nice system idle iowait irq softirq steal
+                cpu.busy = get(0) + get(1) + get(2) + get(5) + get(6) + get(7);
+                cpu.all = cpu.busy + get(3) + get(4);
+            }
+        }
+        if let Some((_, t)) = proc_times(&server_pid.to_string()) {
+            cpu.server = t[0] + t[1];
+        }
+        if let Some((_, t)) = proc_times("self") {
+            cpu.own = t[0] + t[1];
+            cpu.children = t[2] + t[3];
+        }
+        cpu
+    }
+
+    fn since(&self, before: &Cpu) -> Cpu {
+        Cpu {
+            busy: self.busy.saturating_sub(before.busy),
+            all: self.all.saturating_sub(before.all),
+            server: self.server.saturating_sub(before.server),
+            own: self.own.saturating_sub(before.own),
+            children: self.children.saturating_sub(before.children),
+            pg_ours: self.pg_ours.saturating_sub(before.pg_ours),
+            pg_aux: self.pg_aux.saturating_sub(before.pg_aux),
+        }
+    }
+
+    fn busy_percent(&self) -> f64 {
+        100.0 * self.busy as f64 / self.all.max(1) as f64
+    }
+
+    /// CPU per operation by party, in microseconds, and how busy the machine was.
+    fn per_op(&self, op: &str, ops: u64, client: &str, cores: usize) -> String {
+        let hz = 100.0; // USER_HZ on Linux
+        let us = |ticks: u64| ticks as f64 / hz * 1e6 / ops.max(1) as f64;
+        let client_ticks = self.own + self.children;
+        let rest = self
+            .busy
+            .saturating_sub(self.server + client_ticks + self.pg_ours + self.pg_aux);
+        format!(
+            "CPU per {op}: server {:.0} µs, {client} {:.0} µs, Postgres backends of this database {:.0} µs, \
+             Postgres WAL writer/checkpointer {:.0} µs, everything else on the machine {:.0} µs = {:.0} µs; \
+             machine busy {:.0}% of {cores} cores",
+            us(self.server),
+            us(client_ticks),
+            us(self.pg_ours),
+            us(self.pg_aux),
+            us(rest),
+            us(self.busy),
+            self.busy_percent(),
+        )
+    }
+}
+
+/// Measures who used the CPU over a window. Postgres backends come and go
+/// (pgbench's exit with it), so a thread follows each one every 100 ms.
+struct CpuWindow {
+    start: Cpu,
+    server_pid: u32,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<(u64, u64)>,
+}
+
+impl CpuWindow {
+    fn start(server_pid: u32, database: &str) -> CpuWindow {
+        let stop = Arc::new(AtomicBool::new(false));
+        let marker = format!(" {database} ");
+        let thread = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // pid -> (ticks when first seen, ticks when last seen, ours?)
+                let mut seen: std::collections::HashMap<String, (u64, u64, bool)> =
+                    Default::default();
+                let mut first_scan = true;
+                loop {
+                    let stopping = stop.load(Ordering::Relaxed);
+                    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                        let name = entry.file_name();
+                        let Some(pid) = name
+                            .to_str()
+                            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                        else {
+                            continue;
+                        };
+                        let Some((comm, t)) = proc_times(pid) else {
+                            continue;
+                        };
+                        if comm != "postgres" {
+                            continue;
+                        }
+                        let ticks = t[0] + t[1];
+                        if let Some(e) = seen.get_mut(pid) {
+                            e.1 = ticks;
+                            continue;
+                        }
+                        // The process title tells a backend's database.
+                        let title = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                            .unwrap_or_default()
+                            .replace('\0', " ");
+                        let ours = title.contains(&marker);
+                        let aux = ["walwriter", "checkpointer", "background writer"]
+                            .iter()
+                            .any(|a| title.contains(a));
+                        if ours || aux {
+                            // Processes started inside the window count from zero.
+                            let base = if first_scan { ticks } else { 0 };
+                            seen.insert(pid.to_string(), (base, ticks, ours));
+                        }
+                    }
+                    first_scan = false;
+                    if stopping {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                seen.values().fold((0, 0), |(o, a), (first, last, ours)| {
+                    let d = last.saturating_sub(*first);
+                    if *ours {
+                        (o + d, a)
+                    } else {
+                        (o, a + d)
+                    }
+                })
+            })
+        };
+        CpuWindow {
+            start: Cpu::snapshot(server_pid),
+            server_pid,
+            stop,
+            thread,
+        }
+    }
+
+    fn finish(self) -> Cpu {
+        let end = Cpu::snapshot(self.server_pid);
+        self.stop.store(true, Ordering::Relaxed);
+        let (pg_ours, pg_aux) = self.thread.join().unwrap_or((0, 0));
+        Cpu {
+            pg_ours,
+            pg_aux,
+            ..end.since(&self.start)
+        }
+    }
+}
+
+/// The database name of a `postgres://` URL.
+fn database_name(url: &str) -> String {
+    let path = url.split('?').next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or_default().to_string()
 }

@@ -43,19 +43,13 @@ pub fn bearer(parts: &Parts) -> Option<&str> {
 /// Verifies the token (signature, claims) and that it is still live
 /// (revocation, disabled principal): on every request, in every process.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Claims, ApiError> {
-    let claims = match state.keys.verify(token).await {
-        Ok(c) => c,
-        Err(platform::auth::tokens::TokenError::Invalid(reason)) => {
-            tracing::info!(%reason, "bearer token refused");
-            return Err(ApiError::unauthorized());
-        }
-        Err(e) => return Err(ApiError::unavailable(e)),
-    };
-    if !state.identity.token_is_live(&claims).await? {
-        tracing::info!(sub = %claims.sub, "bearer token no longer live");
-        return Err(ApiError::unauthorized());
-    }
-    Ok(claims)
+    use platform::auth::authenticate::{authenticate, AuthError};
+    authenticate(&state.keys, &state.identity, token)
+        .await
+        .map_err(|e| match e {
+            AuthError::Refused(_) => ApiError::unauthorized(),
+            AuthError::Unavailable(e) => ApiError::unavailable(e),
+        })
 }
 
 impl FromRequestParts<AppState> for Principal {

@@ -1,6 +1,7 @@
 //! The rules file: which normalized events are alerts, their severity, their
 //! correlation key; and suppressions. See `rules/default.toml`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -131,6 +132,9 @@ pub struct Rules {
 }
 
 /// What the rules make of an event.
+// Short-lived (decided, then consumed): boxing the alert would cost an
+// allocation per alert for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// No rule makes it an alert (counted, dropped).
@@ -161,6 +165,9 @@ pub struct Alert {
     pub user: Option<String>,
     pub event_time: Option<DateTime<Utc>>,
     pub fingerprint: String,
+    /// The correlation key holds the SIEM incident id: the same incident is
+    /// always the same ticket (re-sends are SIEM updates, in any status).
+    pub keyed_by_incident: bool,
     pub incident_id: Option<String>,
     pub incident_status: Option<String>,
     pub repeat_count: Option<u64>,
@@ -202,20 +209,21 @@ fn format_name(f: Option<Format>) -> &'static str {
 }
 
 /// The value a rule or key sees for a field name.
-fn field(e: &Normalized, name: &str) -> Option<String> {
+fn field<'a>(e: &'a Normalized, name: &str) -> Option<Cow<'a, str>> {
+    let b = |s: &'a String| Cow::Borrowed(s.as_str());
     match name {
-        "vendor" => Some(e.vendor.clone()),
-        "product" => Some(e.product.clone()),
-        "signature" => e.signature.clone(),
-        "host" => e.host.clone(),
-        "user" => e.user.clone(),
-        "format" => Some(format_name(e.format).to_string()),
-        "source_ip" => e.source_ip.map(|i| i.to_string()),
-        "destination_ip" => e.destination_ip.map(|i| i.to_string()),
-        "destination_port" => e.destination_port.map(|p| p.to_string()),
-        "incident_id" => e.incident_id.clone(),
-        "message" => Some(e.message.clone()),
-        other => e.fields.get(other).cloned(),
+        "vendor" => Some(b(&e.vendor)),
+        "product" => Some(b(&e.product)),
+        "signature" => e.signature.as_ref().map(b),
+        "host" => e.host.as_ref().map(b),
+        "user" => e.user.as_ref().map(b),
+        "format" => Some(Cow::Borrowed(format_name(e.format))),
+        "source_ip" => e.source_ip.map(|i| Cow::Owned(i.to_string())),
+        "destination_ip" => e.destination_ip.map(|i| Cow::Owned(i.to_string())),
+        "destination_port" => e.destination_port.map(|p| Cow::Owned(p.to_string())),
+        "incident_id" => e.incident_id.as_ref().map(b),
+        "message" => Some(b(&e.message)),
+        other => e.fields.get(other).map(b),
     }
 }
 
@@ -417,13 +425,13 @@ impl Rules {
         let mut h = Sha256::new();
         for k in key {
             let v = if k == "rule_name" {
-                Some(rule_name.clone())
+                Some(Cow::Borrowed(rule_name.as_str()))
             } else {
                 field(e, k)
             };
             h.update(k.as_bytes());
             h.update(b"=");
-            h.update(v.unwrap_or_default().as_bytes());
+            h.update(v.as_deref().unwrap_or_default().as_bytes());
             h.update(b"\n");
         }
         Decision::Alert(Alert {
@@ -440,6 +448,7 @@ impl Rules {
             user: e.user.clone(),
             event_time: e.event_time,
             fingerprint: hex::encode(h.finalize()),
+            keyed_by_incident: e.incident_id.is_some() && key.iter().any(|k| k == "incident_id"),
             incident_id: e.incident_id.clone(),
             incident_status: e.incident_status.clone(),
             repeat_count: e.repeat_count,

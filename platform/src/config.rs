@@ -48,6 +48,174 @@ pub struct Settings {
     pub login_max_failures_per_address: i32,
     /// `TICKETERA_WEB_DIR`: the built SPA, default `web/dist`.
     pub web_dir: PathBuf,
+    /// `TICKETERA_GRAPHQL_INTROSPECTION`: GraphQL introspection, off by default.
+    pub graphql_introspection: bool,
+    /// `TICKETERA_GRAPHQL_WS_INIT_TIMEOUT_SECS`: time a WebSocket client has
+    /// to send `connection_init`, default 10.
+    pub graphql_ws_init_timeout_secs: u64,
+    /// Ingest settings (syslog listeners, webhook, rules, dead letters).
+    pub ingest: IngestSettings,
+}
+
+/// Settings of the ingest service (README, "Configuration").
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// `TICKETERA_RULES_FILE`: replaces the shipped default rules; SIGHUP reloads it.
+    pub rules_file: Option<PathBuf>,
+    /// `TICKETERA_SYSLOG_TIMEZONE` [`+00:00`]: the zone of senders whose
+    /// timestamps carry none (RFC 3164), as `UTC` or `±HH:MM`.
+    pub syslog_timezone: chrono::FixedOffset,
+    /// `TICKETERA_SYSLOG_UDP_RCVBUF_BYTES` [8 MiB]: `SO_RCVBUF` of the UDP socket.
+    pub udp_rcvbuf_bytes: usize,
+    /// `TICKETERA_INGEST_QUEUE_SIZE` [65536]: messages waiting between the
+    /// listeners and the workers; beyond it messages are dropped and counted.
+    pub queue_size: usize,
+    /// `TICKETERA_INGEST_WORKERS` [2]: parse and correlation workers.
+    pub workers: usize,
+    /// `TICKETERA_SYSLOG_MAX_FRAME_BYTES` [65536]: longest TCP syslog frame.
+    pub max_frame_bytes: usize,
+    /// `TICKETERA_SYSLOG_TLS_CERT`, `TICKETERA_SYSLOG_TLS_KEY`: PEM files;
+    /// when both are set the TCP listener speaks TLS only.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// `TICKETERA_WEBHOOK_SECRET`: `whsec_<base64>`; when set, webhook calls
+    /// must carry a valid Standard Webhooks signature.
+    pub webhook_secret: Option<SecretString>,
+    /// `TICKETERA_WEBHOOK_TOLERANCE_SECS` [300]: accepted age of `webhook-timestamp`.
+    pub webhook_tolerance_secs: i64,
+    /// `TICKETERA_WEBHOOK_BODY_LIMIT_BYTES` [1 MiB].
+    pub webhook_body_limit_bytes: usize,
+    /// `TICKETERA_DEAD_LETTER_MAX_ROWS` [10000]: the oldest go beyond it.
+    pub dead_letter_max_rows: i64,
+    /// `TICKETERA_CORRELATION_WINDOW_MS` [500]: alerts for one open ticket
+    /// are gathered this long into one event.
+    pub correlation_window_ms: u64,
+    /// `TICKETERA_CORRELATION_BATCH_MAX` [1000]: or until this many.
+    pub correlation_batch_max: u64,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        IngestSettings {
+            rules_file: None,
+            syslog_timezone: chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset"),
+            udp_rcvbuf_bytes: 8 * 1024 * 1024,
+            queue_size: 65_536,
+            workers: 2,
+            max_frame_bytes: 65_536,
+            tls_cert: None,
+            tls_key: None,
+            webhook_secret: None,
+            webhook_tolerance_secs: 300,
+            webhook_body_limit_bytes: 1024 * 1024,
+            dead_letter_max_rows: 10_000,
+            correlation_window_ms: 500,
+            correlation_batch_max: 1_000,
+        }
+    }
+}
+
+/// `UTC`, `Z` or `±HH:MM` (also `±HHMM`, `±HH`).
+pub fn parse_offset(text: &str) -> Result<chrono::FixedOffset, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("utc") || t == "Z" {
+        return Ok(chrono::FixedOffset::east_opt(0).expect("UTC is a valid offset"));
+    }
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(format!("'{t}': expected UTC or ±HH:MM")),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return Err(format!("'{t}': expected UTC or ±HH:MM"));
+    }
+    let h: i32 = digits[..2]
+        .parse()
+        .map_err(|_| format!("'{t}': bad hours"))?;
+    let m: i32 = digits
+        .get(2..)
+        .filter(|s| !s.is_empty())
+        .map_or(Ok(0), |s| s.parse())
+        .map_err(|_| format!("'{t}': bad minutes"))?;
+    if h > 14 || m > 59 {
+        return Err(format!("'{t}': out of range"));
+    }
+    chrono::FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+        .ok_or_else(|| format!("'{t}': out of range"))
+}
+
+impl IngestSettings {
+    fn from_env() -> Result<Self, ConfigError> {
+        let d = IngestSettings::default();
+        let syslog_timezone = match var("TICKETERA_SYSLOG_TIMEZONE") {
+            None => d.syslog_timezone,
+            Some(v) => parse_offset(&v).map_err(|reason| ConfigError {
+                name: "TICKETERA_SYSLOG_TIMEZONE",
+                reason,
+            })?,
+        };
+        let positive = |name: &'static str, v: usize| -> Result<usize, ConfigError> {
+            if v == 0 {
+                Err(ConfigError {
+                    name,
+                    reason: "must be at least 1".into(),
+                })
+            } else {
+                Ok(v)
+            }
+        };
+        let s = IngestSettings {
+            rules_file: var("TICKETERA_RULES_FILE").map(PathBuf::from),
+            syslog_timezone,
+            udp_rcvbuf_bytes: parsed("TICKETERA_SYSLOG_UDP_RCVBUF_BYTES", d.udp_rcvbuf_bytes)?,
+            queue_size: positive(
+                "TICKETERA_INGEST_QUEUE_SIZE",
+                parsed("TICKETERA_INGEST_QUEUE_SIZE", d.queue_size)?,
+            )?,
+            workers: positive(
+                "TICKETERA_INGEST_WORKERS",
+                parsed("TICKETERA_INGEST_WORKERS", d.workers)?,
+            )?,
+            max_frame_bytes: positive(
+                "TICKETERA_SYSLOG_MAX_FRAME_BYTES",
+                parsed("TICKETERA_SYSLOG_MAX_FRAME_BYTES", d.max_frame_bytes)?,
+            )?,
+            tls_cert: var("TICKETERA_SYSLOG_TLS_CERT").map(PathBuf::from),
+            tls_key: var("TICKETERA_SYSLOG_TLS_KEY").map(PathBuf::from),
+            webhook_secret: var("TICKETERA_WEBHOOK_SECRET").map(SecretString::from),
+            webhook_tolerance_secs: parsed(
+                "TICKETERA_WEBHOOK_TOLERANCE_SECS",
+                d.webhook_tolerance_secs,
+            )?,
+            webhook_body_limit_bytes: positive(
+                "TICKETERA_WEBHOOK_BODY_LIMIT_BYTES",
+                parsed(
+                    "TICKETERA_WEBHOOK_BODY_LIMIT_BYTES",
+                    d.webhook_body_limit_bytes,
+                )?,
+            )?,
+            dead_letter_max_rows: parsed("TICKETERA_DEAD_LETTER_MAX_ROWS", d.dead_letter_max_rows)?
+                .max(1),
+            correlation_window_ms: parsed(
+                "TICKETERA_CORRELATION_WINDOW_MS",
+                d.correlation_window_ms,
+            )?,
+            correlation_batch_max: parsed(
+                "TICKETERA_CORRELATION_BATCH_MAX",
+                d.correlation_batch_max,
+            )?
+            .max(1),
+        };
+        if s.tls_cert.is_some() != s.tls_key.is_some() {
+            return Err(ConfigError {
+                name: "TICKETERA_SYSLOG_TLS_CERT",
+                reason: "TLS needs both TICKETERA_SYSLOG_TLS_CERT and TICKETERA_SYSLOG_TLS_KEY"
+                    .into(),
+            });
+        }
+        Ok(s)
+    }
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -130,6 +298,9 @@ impl Settings {
             web_dir: var("TICKETERA_WEB_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("web/dist")),
+            graphql_introspection: parsed("TICKETERA_GRAPHQL_INTROSPECTION", false)?,
+            graphql_ws_init_timeout_secs: parsed("TICKETERA_GRAPHQL_WS_INIT_TIMEOUT_SECS", 10u64)?,
+            ingest: IngestSettings::from_env()?,
         })
     }
 
@@ -159,6 +330,9 @@ impl Settings {
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,
             web_dir: PathBuf::from("web/dist"),
+            graphql_introspection: false,
+            graphql_ws_init_timeout_secs: 10,
+            ingest: IngestSettings::default(),
         }
     }
 }

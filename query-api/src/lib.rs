@@ -1,1 +1,188 @@
+//! The query API: GraphQL (async-graphql 7) over the read models, history
+//! and as-of replay folded from the event store, and subscriptions over
+//! `graphql-transport-ws` fed by one `PgListener` per process
+//! (ARCHITECTURE.md, "Query API").
+//!
+//! Routes: `POST|GET /graphql` (a browser's GET gets GraphiQL),
+//! `GET /graphql/assets/*` (GraphiQL's files), `GET /graphql/ws`.
 
+pub mod consistency;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod hub;
+pub mod schema;
+pub mod store;
+pub mod subscriptions;
+pub mod summary;
+pub mod types;
+pub mod viewer;
+pub mod ws;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::routing::get;
+use axum::Router;
+use platform::auth::tokens::TokenKeys;
+use platform::config::Settings;
+use platform::event_store::TicketStore;
+use platform::http::shutdown::Shutdown;
+use platform::identity::Identity;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+pub use error::QueryError;
+pub use hub::Hub;
+pub use schema::{AppSchema, Limits};
+pub use ws::WsConfig;
+
+/// How long a query waits for `minPosition` before `NOT_YET_PROJECTED`.
+pub const MIN_POSITION_WAIT: Duration = Duration::from_secs(5);
+
+/// Everything the query API needs; cheap to clone.
+#[derive(Clone)]
+pub struct QueryApi {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) schema: AppSchema,
+    pub(crate) keys: TokenKeys,
+    pub(crate) identity: Identity,
+    pub(crate) hub: Hub,
+    pub(crate) limits: Limits,
+    pub(crate) ws: WsConfig,
+    pub(crate) web_dir: PathBuf,
+    pub(crate) cors_origins: Vec<String>,
+    pub(crate) body_limit: usize,
+    pub(crate) shutdown: Shutdown,
+}
+
+/// Knobs beyond `Settings` (tests and benchmarks tune them).
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub limits: Limits,
+    pub ws: WsConfig,
+    pub min_position_wait: Duration,
+}
+
+impl Options {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Options {
+            limits: Limits {
+                introspection: settings.graphql_introspection,
+                ..Limits::default()
+            },
+            ws: WsConfig {
+                init_timeout: Duration::from_secs(settings.graphql_ws_init_timeout_secs.max(1)),
+                ..WsConfig::default()
+            },
+            min_position_wait: MIN_POSITION_WAIT,
+        }
+    }
+}
+
+impl QueryApi {
+    /// Builds the schema and starts the subscription hub (needs a Tokio runtime).
+    pub fn new(
+        store: TicketStore,
+        identity: Identity,
+        keys: TokenKeys,
+        settings: &Settings,
+    ) -> Self {
+        Self::with_options(
+            store,
+            identity,
+            keys,
+            settings,
+            Options::from_settings(settings),
+        )
+    }
+
+    pub fn with_options(
+        store: TicketStore,
+        identity: Identity,
+        keys: TokenKeys,
+        settings: &Settings,
+        options: Options,
+    ) -> Self {
+        let pool = store.pool().clone();
+        let hub = Hub::start(pool.clone());
+        let consistency = consistency::Consistency::new(hub.clone(), options.min_position_wait);
+        let schema = schema::build(
+            &options.limits,
+            schema::SchemaData {
+                read: store::ReadModels::new(pool),
+                store,
+                identity: identity.clone(),
+                hub: hub.clone(),
+                consistency,
+            },
+        );
+        QueryApi {
+            inner: Arc::new(Inner {
+                schema,
+                keys,
+                identity,
+                hub,
+                limits: options.limits,
+                ws: options.ws,
+                web_dir: settings.web_dir.clone(),
+                cors_origins: settings.cors_origins.clone(),
+                body_limit: settings.body_limit_bytes,
+                shutdown: Shutdown::default(),
+            }),
+        }
+    }
+
+    pub fn schema(&self) -> &AppSchema {
+        &self.inner.schema
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// Closes every GraphQL WebSocket (1001) for a graceful stop.
+    pub fn close_connections(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    /// The schema in SDL.
+    pub fn sdl(&self) -> String {
+        self.inner.schema.sdl()
+    }
+}
+
+/// The query API's routes (the binary adds health, metrics and request ids).
+pub fn router(api: QueryApi) -> Router {
+    let cors = cors(&api.inner.cors_origins);
+    Router::new()
+        .route("/graphql", get(http::get).post(http::post))
+        .route("/graphql/assets/{*path}", get(http::asset))
+        .route("/graphql/ws", get(ws::handler))
+        .with_state(api)
+        .layer(cors)
+}
+
+/// Strict CORS: only the configured origins (none by default: GraphiQL and
+/// the SPA are same-origin).
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static(http::MIN_POSITION_HEADER),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+}

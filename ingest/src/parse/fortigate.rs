@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 
 use super::syslog::Header;
-use super::{clean, clean_opt, parse_ip, parse_port, Format, Normalized, ParseContext, ParseError};
+use super::{clean, parse_ip, parse_port, Format, Normalized, ParseContext, ParseError};
 
 /// Whether a text reads as FortiGate key=value: it starts with a key=value
 /// pair and names one of the keys FortiOS always writes.
@@ -26,25 +26,28 @@ pub fn looks_like(text: &str) -> bool {
             || t.contains("devid="))
 }
 
-/// Splits `k=v k="v w" …` into pairs.
+/// Splits `k=v k="v w" …` into pairs. Scans bytes: every delimiter is
+/// ASCII, so slicing at them keeps UTF-8 intact; a value without escapes is
+/// copied once.
 pub fn key_values(text: &str) -> Result<Vec<(String, String)>, ParseError> {
     let err = |r: String| ParseError::new("fortigate", r);
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = Vec::with_capacity(32);
     let mut i = 0;
-    while i < chars.len() {
-        while i < chars.len() && chars[i].is_whitespace() {
+    while i < n {
+        while i < n && b[i].is_ascii_whitespace() {
             i += 1;
         }
-        if i >= chars.len() {
+        if i >= n {
             break;
         }
         let key_start = i;
-        while i < chars.len() && chars[i] != '=' && !chars[i].is_whitespace() {
+        while i < n && b[i] != b'=' && !b[i].is_ascii_whitespace() {
             i += 1;
         }
-        let key: String = chars[key_start..i].iter().collect();
-        if i >= chars.len() || chars[i] != '=' {
+        let key = &text[key_start..i];
+        if i >= n || b[i] != b'=' {
             return Err(err(format!(
                 "'{}' is not key=value",
                 key.chars().take(40).collect::<String>()
@@ -54,40 +57,65 @@ pub fn key_values(text: &str) -> Result<Vec<(String, String)>, ParseError> {
             return Err(err("a value without a key".into()));
         }
         i += 1;
-        let mut value = String::new();
-        if chars.get(i) == Some(&'"') {
+        let value = if b.get(i) == Some(&b'"') {
             i += 1;
+            let start = i;
+            let mut escaped = false;
             loop {
-                match chars.get(i) {
+                match b.get(i) {
                     None => return Err(err(format!("unterminated quoted value of '{key}'"))),
-                    Some('\\') if matches!(chars.get(i + 1), Some('"' | '\\')) => {
-                        value.push(chars[i + 1]);
+                    Some(b'\\') if matches!(b.get(i + 1), Some(b'"' | b'\\')) => {
+                        escaped = true;
                         i += 2;
                     }
-                    Some('"') => {
-                        i += 1;
-                        break;
-                    }
-                    Some(c) => {
-                        value.push(*c);
-                        i += 1;
-                    }
+                    Some(b'"') => break,
+                    Some(_) => i += 1,
                 }
             }
+            let raw = &text[start..i];
+            i += 1;
+            if escaped {
+                unescape(raw, &['"', '\\'])
+            } else {
+                clean(raw)
+            }
         } else {
-            while i < chars.len() && !chars[i].is_whitespace() {
-                if chars[i] == '\\' && matches!(chars.get(i + 1), Some('=' | '"' | '\\' | ' ')) {
-                    value.push(chars[i + 1]);
+            let start = i;
+            let mut escaped = false;
+            while i < n && !b[i].is_ascii_whitespace() {
+                if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'=' | b'"' | b'\\' | b' ')) {
+                    escaped = true;
                     i += 2;
                 } else {
-                    value.push(chars[i]);
                     i += 1;
                 }
             }
-        }
-        out.push((key, clean(&value)));
+            let raw = &text[start..i.min(n)];
+            if escaped {
+                unescape(raw, &['=', '"', '\\', ' '])
+            } else {
+                clean(raw)
+            }
+        };
+        out.push((key.to_string(), value));
     }
     Ok(out)
+}
+
+/// Drops the backslash before any of `escapable`.
+fn unescape(raw: &str, escapable: &[char]) -> String {
+    let mut value = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match chars.peek() {
+            Some(next) if c == '\\' && escapable.contains(next) => {
+                value.push(*next);
+                chars.next();
+            }
+            _ => value.push(c),
+        }
+    }
+    clean(&value)
 }
 
 fn epoch(raw: &str) -> Option<DateTime<Utc>> {
@@ -123,21 +151,30 @@ pub fn parse(
     header: Option<Header>,
     ctx: &ParseContext,
 ) -> Result<Normalized, ParseError> {
-    let pairs = key_values(text)?;
-    let mut fields = BTreeMap::new();
-    for (k, v) in pairs {
-        fields.entry(k).or_insert(v);
-    }
+    let mut pairs = key_values(text)?;
+    // A repeated key keeps its first value: a stable sort keeps the order
+    // of equal keys, `dedup_by` keeps the first of each run; a sorted
+    // iterator builds the map in one pass.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs.dedup_by(|later, first| later.0 == first.0);
+    let fields: BTreeMap<String, String> = pairs.into_iter().collect();
     if !fields.contains_key("type") && !fields.contains_key("logid") {
         return Err(ParseError::new(
             "fortigate",
             "neither 'type' nor 'logid' present",
         ));
     }
-    let get = |k: &str| clean_opt(fields.get(k).map(String::as_str));
+    // Values are cleaned already: absent, blank, `-` and `N/A` are none.
+    let raw = |k: &str| {
+        fields
+            .get(k)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty() && *v != "-" && !v.eq_ignore_ascii_case("N/A"))
+    };
+    let get = |k: &str| raw(k).map(str::to_string);
     let header = header.unwrap_or_default();
-    let event_time = get("eventtime")
-        .and_then(|e| epoch(&e))
+    let event_time = raw("eventtime")
+        .and_then(epoch)
         .or_else(|| {
             let (d, t) = (get("date")?, get("time")?);
             let naive =
@@ -158,10 +195,10 @@ pub fn parse(
         product: "FortiGate".into(),
         signature,
         vendor_severity,
-        source_ip: parse_ip(get("srcip").as_deref()),
-        destination_ip: parse_ip(get("dstip").as_deref()),
-        source_port: parse_port(get("srcport").as_deref()),
-        destination_port: parse_port(get("dstport").as_deref()),
+        source_ip: parse_ip(raw("srcip")),
+        destination_ip: parse_ip(raw("dstip")),
+        source_port: parse_port(raw("srcport")),
+        destination_port: parse_port(raw("dstport")),
         host: get("devname").or(header.hostname),
         user: get("user")
             .or_else(|| get("srcuser"))

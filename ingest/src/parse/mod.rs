@@ -103,9 +103,28 @@ pub const RAW_MAX_CHARS: usize = 8_192;
 /// Drops control characters but tab and newline: `jsonb` refuses NUL, and
 /// the others are never meaningful in a field.
 pub fn clean(s: &str) -> String {
+    // Fast path: no C0 control but tab and newline, no DEL, and no C1
+    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F): a plain copy.
+    // (Any 0xC2 byte takes the slow path: rare in logs, and the check stays
+    // a simple byte scan.)
+    let dirty = s
+        .bytes()
+        .any(|c| (c < 0x20 && c != b'\t' && c != b'\n') || c == 0x7f || c == 0xc2);
+    if !dirty {
+        return s.to_string();
+    }
     s.chars()
         .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
         .collect()
+}
+
+/// At most `max` characters of `s`, cleaned.
+pub fn clean_prefix(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return clean(s);
+    }
+    let end = s.char_indices().nth(max).map(|(i, _)| i).unwrap_or(s.len());
+    clean(&s[..end])
 }
 
 pub fn clean_opt(s: Option<&str>) -> Option<String> {
@@ -124,7 +143,11 @@ pub fn parse_port(s: Option<&str>) -> Option<u16> {
 
 /// Reads a syslog line, or a SIEM body, into a normalized event.
 pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, ParseError> {
-    let text = String::from_utf8_lossy(bytes);
+    // Valid UTF-8 (the common case) is checked fast and borrowed.
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let text = text
         .trim_start_matches('\u{feff}')
         .trim_matches(|c: char| c == '\n' || c == '\r' || c == '\0' || c == ' ');
@@ -142,7 +165,7 @@ pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, Pars
     } else {
         syslog::free_text(text, None)
     };
-    event.raw = clean(text).chars().take(RAW_MAX_CHARS).collect();
+    event.raw = clean_prefix(text, RAW_MAX_CHARS);
     Ok(event)
 }
 

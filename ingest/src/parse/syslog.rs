@@ -107,7 +107,9 @@ fn rfc5424(text: &str, mut header: Header, ctx: &ParseContext) -> Result<Normali
 
 /// Parses `-` or `[id k="v" ...]...` and returns its parameters as
 /// `sdid.key` fields, and the message after it.
-fn structured_data(text: &str) -> Result<(Vec<(String, String)>, &str), ParseError> {
+type SdParams = Vec<(String, String)>;
+
+fn structured_data(text: &str) -> Result<(SdParams, &str), ParseError> {
     if let Some(rest) = text.strip_prefix('-') {
         return Ok((vec![], rest.strip_prefix(' ').unwrap_or(rest)));
     }

@@ -422,3 +422,31 @@ mod properties {
         }
     }
 }
+
+/// Throughput of parse + decide on flood-shaped lines (run with
+/// `cargo test --release -p ingest -- --ignored --nocapture parse_throughput`).
+#[test]
+#[ignore]
+fn parse_throughput() {
+    let traffic = lines("fortigate.log").remove(3);
+    let alert = lines("fortigate.log").remove(0);
+    let rules = Rules::default_rules();
+    let ctx = ctx();
+    for (name, line) in [("traffic", &traffic), ("alert", &alert)] {
+        let n = 200_000;
+        let t = std::time::Instant::now();
+        let mut alerts = 0;
+        for _ in 0..n {
+            let e = parse_syslog(line, &ctx).expect("parses");
+            if matches!(rules.decide(&e), Decision::Alert(_)) {
+                alerts += 1;
+            }
+        }
+        let s = t.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {:.0} msg/s ({:.2} us each), alerts {alerts}",
+            n as f64 / s,
+            s * 1e6 / n as f64
+        );
+    }
+}

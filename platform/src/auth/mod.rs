@@ -1,6 +1,7 @@
 //! Identity primitives: secret hashing and access tokens
 //! (ARCHITECTURE.md, "Auth and roles").
 
+pub mod authenticate;
 pub mod passwords;
 pub mod tokens;
 

@@ -1,0 +1,194 @@
+//! Input that could not be parsed: kept, bounded, with the reason and the raw
+//! bytes (`bytea`). Workers hand letters to a writer task through a bounded
+//! queue (never waiting on the database); the writer inserts them in batches
+//! and trims the table to the configured number of rows, oldest first.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use crate::metrics::{metrics, DropReason};
+use crate::Transport;
+
+/// Longest raw input kept (a webhook body may be larger; its head is kept).
+pub const RAW_KEPT_MAX: usize = 1024 * 1024;
+const QUEUE: usize = 10_000;
+const BATCH: usize = 500;
+
+#[derive(Debug)]
+struct Letter {
+    transport: Transport,
+    peer: Option<String>,
+    reason: String,
+    raw: Vec<u8>,
+    received_at: DateTime<Utc>,
+}
+
+type DeadLetterRow = (i64, DateTime<Utc>, String, Option<String>, String, Vec<u8>);
+
+#[derive(Clone)]
+pub struct DeadLetters {
+    tx: mpsc::Sender<Letter>,
+    pool: PgPool,
+    max_rows: i64,
+}
+
+/// A dead letter as the admin API shows it.
+#[derive(Debug, Serialize)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    pub transport: String,
+    pub peer: Option<String>,
+    pub reason: String,
+    /// The raw bytes, base64.
+    pub raw_base64: String,
+    /// The raw bytes as text (invalid UTF-8 replaced, controls dropped).
+    pub raw_text: String,
+    pub size: usize,
+}
+
+fn clip(mut raw: Vec<u8>) -> Vec<u8> {
+    raw.truncate(RAW_KEPT_MAX);
+    raw
+}
+
+impl DeadLetters {
+    /// Starts the writer task.
+    pub fn start(pool: PgPool, max_rows: i64) -> DeadLetters {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(writer(pool.clone(), rx, max_rows.max(1)));
+        DeadLetters {
+            tx,
+            pool,
+            max_rows: max_rows.max(1),
+        }
+    }
+
+    /// Queues a letter without waiting; a full queue is counted.
+    pub fn push(&self, transport: Transport, peer: Option<String>, reason: String, raw: Vec<u8>) {
+        let letter = Letter {
+            transport,
+            peer,
+            reason,
+            raw: clip(raw),
+            received_at: Utc::now(),
+        };
+        if self.tx.try_send(letter).is_err() {
+            metrics().dropped(DropReason::DeadLetterQueueFull, 1);
+        }
+    }
+
+    /// Stores a letter now (the webhook answers after it is kept).
+    pub async fn store(
+        &self,
+        transport: Transport,
+        peer: Option<String>,
+        reason: &str,
+        raw: &[u8],
+    ) -> Result<(), sqlx::Error> {
+        let raw = &raw[..raw.len().min(RAW_KEPT_MAX)];
+        sqlx::query(
+            "INSERT INTO dead_letters (transport, peer, reason, raw) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(transport.as_str())
+        .bind(peer)
+        .bind(reason)
+        .bind(raw)
+        .execute(&self.pool)
+        .await?;
+        trim(&self.pool, self.max_rows).await
+    }
+
+    /// Newest first; `before` pages by id.
+    pub async fn list(
+        &self,
+        limit: i64,
+        before: Option<i64>,
+    ) -> Result<Vec<DeadLetterView>, sqlx::Error> {
+        use base64::Engine;
+        let rows: Vec<DeadLetterRow> = sqlx::query_as(
+            "SELECT id, received_at, transport, peer, reason, raw FROM dead_letters
+                  WHERE ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .bind(before)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, received_at, transport, peer, reason, raw)| DeadLetterView {
+                    id,
+                    received_at,
+                    transport,
+                    peer,
+                    reason,
+                    raw_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
+                    raw_text: crate::parse::clean(&String::from_utf8_lossy(&raw)),
+                    size: raw.len(),
+                },
+            )
+            .collect())
+    }
+}
+
+async fn trim(pool: &PgPool, max_rows: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM dead_letters WHERE id < (
+             SELECT min(id) FROM (SELECT id FROM dead_letters ORDER BY id DESC LIMIT $1) newest)",
+    )
+    .bind(max_rows)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn insert(pool: &PgPool, letters: &[Letter]) -> Result<(), sqlx::Error> {
+    let transports: Vec<&str> = letters.iter().map(|l| l.transport.as_str()).collect();
+    let peers: Vec<Option<String>> = letters.iter().map(|l| l.peer.clone()).collect();
+    let reasons: Vec<String> = letters.iter().map(|l| l.reason.clone()).collect();
+    let raws: Vec<Vec<u8>> = letters.iter().map(|l| l.raw.clone()).collect();
+    let times: Vec<DateTime<Utc>> = letters.iter().map(|l| l.received_at).collect();
+    sqlx::query(
+        "INSERT INTO dead_letters (transport, peer, reason, raw, received_at)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[])",
+    )
+    .bind(transports)
+    .bind(peers)
+    .bind(reasons)
+    .bind(raws)
+    .bind(times)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Letter>, max_rows: i64) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let mut attempt = 0u32;
+        loop {
+            match insert(&pool, &batch).await {
+                Ok(()) => break,
+                Err(e) if attempt < 5 => {
+                    tracing::warn!(error = %e, "storing dead letters failed; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = batch.len(), "dead letters not stored");
+                    metrics().dropped(DropReason::DeadLetterQueueFull, batch.len() as u64);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = trim(&pool, max_rows).await {
+            tracing::warn!(error = %e, "trimming dead letters failed");
+        }
+        batch.clear();
+    }
+}

@@ -1,0 +1,431 @@
+//! Syslog listeners. UDP: one datagram is one message (up to 65,507 bytes),
+//! read in bursts (`try_recv_from` until the socket is empty) and queued as
+//! one batch. TCP: RFC 6587 octet counting (`<len> <msg>`) or LF framing,
+//! decided frame by frame; optional TLS. Neither ever waits on the
+//! database: they only push to the bounded queue.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_rustls::rustls;
+use tokio_rustls::TlsAcceptor;
+
+use crate::metrics::{metrics, DropReason};
+use crate::pipeline::{Message, Queue};
+use crate::Transport;
+
+/// Largest UDP payload over IPv4.
+pub const UDP_MAX: usize = 65_507;
+/// Messages queued per UDP burst at most.
+const UDP_BATCH: usize = 256;
+/// TCP connections served at once; more wait in the kernel's backlog.
+const TCP_MAX_CONNECTIONS: usize = 4_096;
+
+/// Binds UDP with the requested `SO_RCVBUF` (forced past `rmem_max` when
+/// the process may). Returns the socket and the buffer the kernel granted.
+pub fn bind_udp(addr: SocketAddr, rcvbuf: usize) -> io::Result<(UdpSocket, usize)> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if rcvbuf > 0 {
+        if let Err(e) = socket.set_recv_buffer_size(rcvbuf) {
+            tracing::warn!(error = %e, "SO_RCVBUF refused");
+        }
+        // The kernel doubles what it grants; below half of the ask means capped.
+        if socket.recv_buffer_size().unwrap_or(0) < rcvbuf {
+            force_rcvbuf(&socket, rcvbuf);
+        }
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    let granted = socket.recv_buffer_size().unwrap_or(0);
+    if rcvbuf > 0 && granted < rcvbuf {
+        tracing::warn!(
+            requested = rcvbuf,
+            granted,
+            "UDP receive buffer capped by net.core.rmem_max; raise it (sysctl) for floods"
+        );
+    }
+    Ok((UdpSocket::from_std(socket.into())?, granted))
+}
+
+#[cfg(target_os = "linux")]
+fn force_rcvbuf(socket: &Socket, rcvbuf: usize) {
+    use std::os::fd::AsRawFd;
+    let size = rcvbuf.min(i32::MAX as usize) as libc::c_int;
+    // SAFETY: a valid socket descriptor and a pointer to a live c_int of the given length.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &size as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!("SO_RCVBUFFORCE not permitted; keeping the capped buffer");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn force_rcvbuf(_: &Socket, _: usize) {}
+
+/// Receives datagrams until `shutdown`.
+pub async fn run_udp(
+    socket: UdpSocket,
+    queue: Queue,
+    shutdown: platform::http::shutdown::Shutdown,
+) {
+    let m = metrics();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = socket.readable() => {
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "UDP socket failed");
+                    return;
+                }
+            }
+        }
+        let mut batch = Vec::with_capacity(64);
+        let now = Utc::now();
+        loop {
+            match socket.try_recv_from(&mut buf) {
+                Ok((n, peer)) => {
+                    batch.push(Message {
+                        bytes: buf[..n.min(UDP_MAX)].to_vec(),
+                        transport: Transport::Udp,
+                        peer: Some(peer),
+                        received_at: now,
+                    });
+                    if batch.len() >= UDP_BATCH {
+                        m.received(Transport::Udp, batch.len() as u64);
+                        queue.push(std::mem::replace(&mut batch, Vec::with_capacity(UDP_BATCH)));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // ICMP errors and the like: the socket stays usable.
+                    tracing::debug!(error = %e, "UDP receive error");
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            m.received(Transport::Udp, batch.len() as u64);
+            queue.push(batch);
+        }
+    }
+}
+
+/// Loads a PEM certificate chain and key into a TLS acceptor.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("TLS certificate {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "TLS certificate {}: no certificate in it",
+            cert.display()
+        ));
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("TLS key {}: {e}", key.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("TLS: {e}"))?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| format!("TLS certificate and key: {e}"))?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Accepts TCP connections until `shutdown`.
+pub async fn run_tcp(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    queue: Queue,
+    max_frame: usize,
+    shutdown: platform::http::shutdown::Shutdown,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(TCP_MAX_CONNECTIONS));
+    loop {
+        let permit = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "TCP accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let queue = queue.clone();
+        let tls = tls.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            match tls {
+                None => read_frames(stream, peer, &queue, max_frame, &shutdown).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(s) => read_frames(s, peer, &queue, max_frame, &shutdown).await,
+                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                },
+            }
+        });
+    }
+}
+
+/// What the framer found at the start of its buffer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A whole message, and the bytes it used.
+    Message(Vec<u8>, usize),
+    /// A frame over the limit, skipped; the bytes it used so far.
+    TooLarge(usize),
+    /// Not enough bytes yet.
+    Incomplete,
+}
+
+/// RFC 6587 framing, decided per frame: digits then a space is octet
+/// counting, anything else is one line up to LF.
+#[derive(Debug, Default)]
+pub struct Framer {
+    /// Bytes still to skip of an oversized frame (octet counting).
+    skip: usize,
+    /// Skipping an oversized LF line up to its end.
+    skip_line: bool,
+}
+
+impl Framer {
+    /// Takes what it can from the front of `buf`; `eof` flushes a last line.
+    pub fn next(&mut self, buf: &[u8], max_frame: usize, eof: bool) -> Frame {
+        if self.skip > 0 {
+            let n = self.skip.min(buf.len());
+            self.skip -= n;
+            return if n == 0 {
+                Frame::Incomplete
+            } else {
+                Frame::Message(vec![], n)
+            };
+        }
+        if self.skip_line {
+            return match memchr(b'\n', buf) {
+                Some(i) => {
+                    self.skip_line = false;
+                    Frame::Message(vec![], i + 1)
+                }
+                None if buf.is_empty() => Frame::Incomplete,
+                None => Frame::Message(vec![], buf.len()),
+            };
+        }
+        if buf.is_empty() {
+            return Frame::Incomplete;
+        }
+        // Octet counting: 1-9 digits, a space, then exactly that many bytes.
+        let digits = buf
+            .iter()
+            .take(10)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if digits > 0 && buf[0] != b'0' {
+            match buf.get(digits) {
+                Some(b' ') if digits <= 9 => {
+                    let len: usize = std::str::from_utf8(&buf[..digits])
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(usize::MAX);
+                    let start = digits + 1;
+                    if len > max_frame {
+                        let have = buf.len() - start;
+                        if have >= len {
+                            return Frame::TooLarge(start + len);
+                        }
+                        self.skip = len - have;
+                        return Frame::TooLarge(buf.len());
+                    }
+                    if buf.len() - start >= len {
+                        return Frame::Message(buf[start..start + len].to_vec(), start + len);
+                    }
+                    return if eof {
+                        Frame::Message(buf[start..].to_vec(), buf.len())
+                    } else {
+                        Frame::Incomplete
+                    };
+                }
+                None if !eof => return Frame::Incomplete,
+                _ => {} // digits then something else: an LF-framed line
+            }
+        }
+        match memchr(b'\n', buf) {
+            Some(i) if i > max_frame => Frame::TooLarge(i + 1),
+            Some(i) => {
+                let line = &buf[..i];
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                Frame::Message(line.to_vec(), i + 1)
+            }
+            None if buf.len() > max_frame => {
+                self.skip_line = true;
+                Frame::TooLarge(buf.len())
+            }
+            None if eof => Frame::Message(buf.to_vec(), buf.len()),
+            None => Frame::Incomplete,
+        }
+    }
+}
+
+fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|b| *b == needle)
+}
+
+async fn read_frames<S: AsyncRead + Unpin>(
+    mut stream: S,
+    peer: SocketAddr,
+    queue: &Queue,
+    max_frame: usize,
+    shutdown: &platform::http::shutdown::Shutdown,
+) {
+    let m = metrics();
+    let mut framer = Framer::default();
+    let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut eof = false;
+    while !eof {
+        let n = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = stream.read(&mut chunk) => match r {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TCP read failed");
+                    0
+                }
+            },
+        };
+        if n == 0 {
+            eof = true;
+        } else {
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let now = Utc::now();
+        let mut batch = Vec::new();
+        let mut used = 0;
+        let (mut too_large, mut received) = (0u64, 0u64);
+        loop {
+            match framer.next(&buf[used..], max_frame, eof) {
+                Frame::Incomplete => break,
+                Frame::TooLarge(k) => {
+                    used += k;
+                    too_large += 1;
+                    received += 1;
+                }
+                Frame::Message(bytes, k) => {
+                    used += k;
+                    // Skipped remainders and blank lines are not messages.
+                    if bytes.iter().any(|b| !b.is_ascii_whitespace()) {
+                        received += 1;
+                        batch.push(Message {
+                            bytes,
+                            transport: Transport::Tcp,
+                            peer: Some(peer),
+                            received_at: now,
+                        });
+                    }
+                }
+            }
+            if used >= buf.len() {
+                break;
+            }
+        }
+        buf.drain(..used);
+        m.received(Transport::Tcp, received);
+        if too_large > 0 {
+            m.dropped(DropReason::FrameTooLarge, too_large);
+            tracing::info!(%peer, count = too_large, max_frame, "oversized syslog frames dropped");
+        }
+        queue.push(batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(input: &[u8], max: usize) -> Vec<Result<Vec<u8>, ()>> {
+        let mut f = Framer::default();
+        let mut out = vec![];
+        let mut at = 0;
+        loop {
+            match f.next(&input[at..], max, true) {
+                Frame::Incomplete => break,
+                Frame::TooLarge(k) => {
+                    out.push(Err(()));
+                    at += k;
+                }
+                Frame::Message(b, k) => {
+                    if !b.is_empty() {
+                        out.push(Ok(b));
+                    }
+                    at += k;
+                }
+            }
+            if at >= input.len() {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn octet_counting_and_lf_mixed() {
+        let input = b"5 hello<13>line one\n11 hello\nworld2026-11-27 text\n";
+        let got = frames(input, 1000);
+        assert_eq!(
+            got,
+            vec![
+                Ok(b"hello".to_vec()),
+                Ok(b"<13>line one".to_vec()),
+                Ok(b"hello\nworld".to_vec()),
+                Ok(b"2026-11-27 text".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn oversized_frames_are_skipped_and_the_stream_goes_on() {
+        let mut input = b"20 aaaaaaaaaaaaaaaaaaaa".to_vec();
+        input.extend_from_slice(b"3 abc");
+        input.extend_from_slice(&[b'x'; 50]);
+        input.extend_from_slice(b"\nok\n");
+        let got = frames(&input, 10);
+        assert_eq!(
+            got,
+            vec![Err(()), Ok(b"abc".to_vec()), Err(()), Ok(b"ok".to_vec())]
+        );
+    }
+
+    #[test]
+    fn incomplete_octet_frame_waits() {
+        let mut f = Framer::default();
+        assert_eq!(f.next(b"10 abc", 100, false), Frame::Incomplete);
+        assert_eq!(f.next(b"12", 100, false), Frame::Incomplete);
+        assert_eq!(f.next(b"<13>no newline yet", 100, false), Frame::Incomplete);
+    }
+}

@@ -1,0 +1,177 @@
+//! The bounded queue between the listeners and the workers, and the workers:
+//! parse → rules → correlation. Listeners only ever `push` (never wait);
+//! what does not fit is dropped and counted.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, Mutex};
+
+use crate::correlate::Correlator;
+use crate::dead_letters::DeadLetters;
+use crate::metrics::{metrics, DropReason};
+use crate::parse::{parse_syslog, ParseContext};
+use crate::rules::Decision;
+use crate::service::RulesHandle;
+use crate::Transport;
+
+/// One syslog message as received.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub bytes: Vec<u8>,
+    pub transport: Transport,
+    pub peer: Option<SocketAddr>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Messages travel in batches (one channel operation per socket read burst);
+/// the bound is in messages.
+#[derive(Clone)]
+pub struct Queue {
+    tx: mpsc::UnboundedSender<Vec<Message>>,
+    depth: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+pub struct QueueReceiver {
+    rx: Mutex<mpsc::UnboundedReceiver<Vec<Message>>>,
+    depth: Arc<AtomicUsize>,
+}
+
+pub fn queue(capacity: usize) -> (Queue, Arc<QueueReceiver>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let depth = Arc::new(AtomicUsize::new(0));
+    (
+        Queue {
+            tx,
+            depth: depth.clone(),
+            capacity,
+        },
+        Arc::new(QueueReceiver {
+            rx: Mutex::new(rx),
+            depth,
+        }),
+    )
+}
+
+impl Queue {
+    /// Enqueues what fits of `batch` without waiting; the rest is dropped
+    /// and counted. Returns how many were dropped.
+    pub fn push(&self, mut batch: Vec<Message>) -> usize {
+        if batch.is_empty() {
+            return 0;
+        }
+        let n = batch.len();
+        let before = self.depth.fetch_add(n, Ordering::AcqRel);
+        let room = self.capacity.saturating_sub(before);
+        let dropped = n.saturating_sub(room);
+        if dropped > 0 {
+            self.depth.fetch_sub(dropped, Ordering::AcqRel);
+            batch.truncate(n - dropped);
+            metrics().dropped(DropReason::QueueFull, dropped as u64);
+        }
+        if batch.is_empty() {
+            return dropped;
+        }
+        let kept = batch.len();
+        if self.tx.send(batch).is_err() {
+            // The workers are gone: the service is stopping.
+            self.depth.fetch_sub(kept, Ordering::AcqRel);
+            metrics().dropped(DropReason::Shutdown, kept as u64);
+            return n;
+        }
+        metrics()
+            .queue_depth
+            .set(self.depth.load(Ordering::Relaxed) as f64);
+        dropped
+    }
+
+    pub fn depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+}
+
+impl QueueReceiver {
+    async fn next(&self) -> Option<Vec<Message>> {
+        let batch = self.rx.lock().await.recv().await?;
+        let left = self.depth.fetch_sub(batch.len(), Ordering::AcqRel) - batch.len();
+        metrics().queue_depth.set(left as f64);
+        Some(batch)
+    }
+}
+
+/// What handling one message came to (for the webhook's answer and tests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Alert,
+    NotAlert,
+    Suppressed,
+    DeadLettered,
+}
+
+/// Parses and decides one batch; alerts go to the correlator (which never
+/// makes the caller wait on the database), failures to the dead letters.
+pub fn handle_batch(
+    batch: Vec<Message>,
+    rules: &RulesHandle,
+    ctx: &ParseContext,
+    correlator: &Correlator,
+    dead: &DeadLetters,
+) {
+    let rules = rules.current();
+    let (mut parsed, mut alerts, mut not_alert, mut suppressed) = (0u64, 0u64, 0u64, 0u64);
+    for m in batch {
+        match parse_syslog(&m.bytes, ctx) {
+            Ok(event) => {
+                parsed += 1;
+                match rules.decide(&event) {
+                    Decision::NotAlert { .. } => not_alert += 1,
+                    Decision::Suppressed { .. } => suppressed += 1,
+                    Decision::Alert(alert) => {
+                        alerts += 1;
+                        let channel = match m.transport {
+                            Transport::Webhook => platform::event_store::Channel::Webhook,
+                            _ => platform::event_store::Channel::Syslog,
+                        };
+                        correlator.submit(alert, channel, None);
+                    }
+                }
+            }
+            Err(e) => {
+                metrics().dead_lettered(m.transport, 1);
+                dead.push(
+                    m.transport,
+                    m.peer.map(|p| p.to_string()),
+                    e.to_string(),
+                    m.bytes,
+                );
+            }
+        }
+    }
+    let m = metrics();
+    m.parsed(parsed);
+    m.alerts(alerts);
+    m.not_alert(not_alert);
+    m.suppressed(suppressed);
+}
+
+/// Runs one worker until the queue closes.
+pub async fn worker(
+    rx: Arc<QueueReceiver>,
+    rules: RulesHandle,
+    offset: chrono::FixedOffset,
+    correlator: Correlator,
+    dead: DeadLetters,
+) {
+    while let Some(batch) = rx.next().await {
+        let ctx = ParseContext {
+            default_offset: offset,
+            now: Utc::now(),
+        };
+        handle_batch(batch, &rules, &ctx, &correlator, &dead);
+        // Parsing is CPU work: let other tasks (receivers, HTTP) run between batches.
+        tokio::task::yield_now().await;
+    }
+}

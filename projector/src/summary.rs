@@ -1,0 +1,193 @@
+//! One human sentence per event, for the timeline: who did what.
+
+use domain::{Resolution, TicketEvent};
+
+/// Longest reason or note quoted in a summary; the payload keeps all of it.
+const QUOTE_MAX: usize = 120;
+
+fn quote(text: &str) -> String {
+    let one_line: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(QUOTE_MAX + 1)
+        .collect();
+    if one_line.chars().count() > QUOTE_MAX {
+        let cut: String = one_line.chars().take(QUOTE_MAX).collect();
+        format!("{cut}…")
+    } else {
+        one_line
+    }
+}
+
+fn with_reason(sentence: String, reason: &str) -> String {
+    if reason.trim().is_empty() {
+        sentence
+    } else {
+        format!("{sentence}: {}", quote(reason))
+    }
+}
+
+fn resolution_words(r: Resolution) -> &'static str {
+    match r {
+        Resolution::TruePositive => "a true positive",
+        Resolution::FalsePositive => "a false positive",
+        Resolution::Benign => "benign",
+        Resolution::Duplicate => "a duplicate",
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// E.g. "jdoe assigned the ticket to Jane Doe".
+pub fn render(event: &TicketEvent) -> String {
+    match event {
+        TicketEvent::TicketOpened {
+            number,
+            title,
+            severity,
+            origin,
+            escalated_from,
+            by,
+            ..
+        } => {
+            let rule = origin
+                .as_ref()
+                .and_then(|o| o.rule_name.as_deref())
+                .map(|r| format!(" from alert rule \"{}\"", quote(r)))
+                .unwrap_or_default();
+            let escalated = escalated_from
+                .map(|s| format!(", raised from {s} for a critical asset"))
+                .unwrap_or_default();
+            format!(
+                "{by} opened {number} \"{}\"{rule} with severity {severity}{escalated}",
+                quote(title)
+            )
+        }
+        TicketEvent::TicketAssigned {
+            assignee,
+            assignee_name,
+            previous,
+            by,
+            ..
+        } => {
+            let name = if assignee_name.trim().is_empty() {
+                assignee
+            } else {
+                assignee_name
+            };
+            match previous {
+                Some(p) => format!("{by} reassigned the ticket from {p} to {name}"),
+                None => format!("{by} assigned the ticket to {name}"),
+            }
+        }
+        TicketEvent::TicketUnassigned { previous, by, .. } => {
+            format!("{by} unassigned {previous} from the ticket")
+        }
+        TicketEvent::WorkStarted { by, .. } => format!("{by} started work on the ticket"),
+        TicketEvent::TicketPutOnHold { reason, by, .. } => {
+            with_reason(format!("{by} put the ticket on hold"), reason)
+        }
+        TicketEvent::WorkResumed { by, .. } => format!("{by} resumed work on the ticket"),
+        TicketEvent::TicketResolved {
+            resolution,
+            duplicate_of,
+            duplicate_of_number,
+            by,
+            ..
+        } => match (resolution, duplicate_of_number, duplicate_of) {
+            (Resolution::Duplicate, Some(n), _) => {
+                format!("{by} resolved the ticket as a duplicate of {n}")
+            }
+            (Resolution::Duplicate, None, Some(id)) => {
+                format!("{by} resolved the ticket as a duplicate of ticket {id}")
+            }
+            (r, _, _) => format!("{by} resolved the ticket as {}", resolution_words(*r)),
+        },
+        TicketEvent::TicketClosed { note, by, .. } => {
+            with_reason(format!("{by} closed the ticket"), note)
+        }
+        TicketEvent::TicketReopened { reason, by, .. } => {
+            with_reason(format!("{by} reopened the ticket"), reason)
+        }
+        TicketEvent::SeverityChanged {
+            from,
+            to,
+            reason,
+            by,
+            ..
+        } => with_reason(
+            format!("{by} changed the severity from {from} to {to}"),
+            reason,
+        ),
+        TicketEvent::CommentAdded { by, .. } => format!("{by} commented"),
+        TicketEvent::TagsAdded { tags, by, .. } => format!(
+            "{by} added the {} {}",
+            if tags.len() == 1 { "tag" } else { "tags" },
+            tags.join(", ")
+        ),
+        TicketEvent::TagsRemoved { tags, by, .. } => format!(
+            "{by} removed the {} {}",
+            if tags.len() == 1 { "tag" } else { "tags" },
+            tags.join(", ")
+        ),
+        TicketEvent::ObservableAdded {
+            kind, value, by, ..
+        } => format!("{by} added the observable {kind} {}", quote(value)),
+        TicketEvent::AlertsCorrelated { batch, by, .. } => format!(
+            "{by} correlated {} into the ticket",
+            plural(batch.count, "alert", "alerts")
+        ),
+        TicketEvent::SiemIncidentUpdated {
+            incident_id,
+            status,
+            by,
+            ..
+        } => match status {
+            Some(s) if !s.trim().is_empty() => format!(
+                "{by} reported incident {} as {}",
+                quote(incident_id),
+                quote(s)
+            ),
+            _ => format!("{by} updated incident {}", quote(incident_id)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+
+    #[test]
+    fn assignment_reads_like_a_sentence() {
+        let e = TicketEvent::TicketAssigned {
+            assignee: "jane".into(),
+            assignee_name: "Jane Doe".into(),
+            previous: None,
+            by: "jdoe".into(),
+            at: Utc::now(),
+        };
+        assert_eq!(render(&e), "jdoe assigned the ticket to Jane Doe");
+    }
+
+    #[test]
+    fn long_reasons_are_cut_and_kept_on_one_line() {
+        let e = TicketEvent::TicketPutOnHold {
+            reason: format!("waiting\nfor {}", "x".repeat(300)),
+            by: "jdoe".into(),
+            at: Utc::now(),
+        };
+        let s = render(&e);
+        assert!(s.starts_with("jdoe put the ticket on hold: waiting for x"));
+        assert!(s.ends_with('…'));
+        assert!(!s.contains('\n'));
+    }
+}

@@ -1,0 +1,723 @@
+//! The `tickets` projection: one row per ticket with every field of the
+//! contract's `Ticket` (list, detail, filters, full-text search), and the
+//! per-ticket `timeline` (who did what when, one row per event).
+//!
+//! Events are folded in memory onto the rows a batch touches, mirroring the
+//! aggregate's `apply` field by field, then written with one statement per
+//! table: a batch costs a handful of round trips, not one per event.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use cqrs_es::DomainEvent;
+use domain::{Resolution, Severity, Source, Status, TicketEvent};
+use platform::event_store::StoredEvent;
+use platform::position::Position;
+use serde_json::{json, Value};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use uuid::Uuid;
+
+use crate::error::ProjectorError;
+use crate::summary;
+
+const PROJECTION: &str = "tickets";
+
+/// Postgres keeps microseconds: fold with what will be stored, so a value
+/// read back from a row and one still in memory compare the same way.
+pub(crate) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(6)
+}
+
+fn inconsistent(reason: String) -> ProjectorError {
+    ProjectorError::Inconsistent {
+        projection: PROJECTION,
+        reason,
+    }
+}
+
+/// A row of `tickets`, as the projection folds it.
+#[derive(Debug, Clone)]
+pub(crate) struct TicketRow {
+    id: Uuid,
+    number: String,
+    title: String,
+    description: String,
+    status: Status,
+    severity: Severity,
+    resolution: Option<Resolution>,
+    resolution_summary: Option<String>,
+    duplicate_of: Option<Uuid>,
+    source: Source,
+    source_ip: Option<String>,
+    destination_ip: Option<String>,
+    rule_name: Option<String>,
+    fingerprint: Option<String>,
+    vendor: Option<String>,
+    assignee: Option<String>,
+    assignee_name: Option<String>,
+    /// Sorted and unique, like the aggregate's `BTreeSet`.
+    tags: Vec<String>,
+    observables: Vec<Value>,
+    comment_count: i32,
+    alert_count: i64,
+    first_seen: Option<DateTime<Utc>>,
+    last_seen: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    version: i64,
+    last_position: Position,
+    /// First line: the tags (re-rendered when they change); then title,
+    /// description, and every comment and observable value in event order
+    /// (those only ever grow). Tags hold no line breaks (validated words),
+    /// so the first line is exactly the tags.
+    search_text: String,
+    /// Changed since loaded or last written.
+    dirty: bool,
+    /// The table holds this row (it was loaded): written as an update.
+    stored: bool,
+}
+
+fn number_n(number: &str) -> i64 {
+    number
+        .rsplit('-')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+fn tags_line(tags: &[String]) -> String {
+    tags.iter()
+        .map(|t| t.replace(['\n', '\r'], " "))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn count(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl TicketRow {
+    fn opened(id: Uuid, e: &StoredEvent) -> Option<TicketRow> {
+        let TicketEvent::TicketOpened {
+            number,
+            title,
+            description,
+            severity,
+            source,
+            source_ip,
+            destination_ip,
+            tags,
+            origin,
+            at,
+            ..
+        } = &e.payload
+        else {
+            return None;
+        };
+        let at = micros(*at);
+        let mut tags = tags.clone();
+        tags.sort();
+        tags.dedup();
+        // As the aggregate: an alert-born ticket counts its first alert.
+        let (alert_count, first_seen) = match origin {
+            Some(o) => (1, Some(micros(o.event_time.unwrap_or(at)))),
+            None => (0, None),
+        };
+        Some(TicketRow {
+            id,
+            number: number.clone(),
+            title: title.clone(),
+            description: description.clone(),
+            status: Status::New,
+            severity: *severity,
+            resolution: None,
+            resolution_summary: None,
+            duplicate_of: None,
+            source: *source,
+            source_ip: source_ip.map(|ip| ip.to_string()),
+            destination_ip: destination_ip.map(|ip| ip.to_string()),
+            rule_name: origin.as_ref().and_then(|o| o.rule_name.clone()),
+            fingerprint: origin.as_ref().and_then(|o| o.fingerprint.clone()),
+            vendor: origin.as_ref().and_then(|o| o.vendor.clone()),
+            assignee: None,
+            assignee_name: None,
+            search_text: format!("{}\n{title}\n{description}", tags_line(&tags)),
+            tags,
+            observables: vec![],
+            comment_count: 0,
+            alert_count,
+            first_seen,
+            last_seen: first_seen,
+            created_at: at,
+            updated_at: at,
+            acknowledged_at: None,
+            resolved_at: None,
+            version: count(e.sequence),
+            last_position: e.position,
+            dirty: true,
+            stored: false,
+        })
+    }
+
+    fn set_tags(&mut self, tags: Vec<String>) {
+        self.tags = tags;
+        let rest = self
+            .search_text
+            .find('\n')
+            .map(|i| self.search_text[i..].to_string())
+            .unwrap_or_default();
+        self.search_text = format!("{}{rest}", tags_line(&self.tags));
+    }
+
+    fn append_search(&mut self, text: &str) {
+        self.search_text.push('\n');
+        self.search_text.push_str(text);
+    }
+
+    /// Everything but the opening, as `Ticket::apply` does it.
+    fn apply(&mut self, e: &StoredEvent) {
+        let at = micros(e.payload.at());
+        let previous_update = self.updated_at;
+        self.version = count(e.sequence);
+        self.last_position = e.position;
+        self.updated_at = at;
+        self.dirty = true;
+        match &e.payload {
+            // Only ever the first event of a stream: see `TicketsModel::apply`.
+            TicketEvent::TicketOpened { .. } => {}
+            TicketEvent::TicketAssigned {
+                assignee,
+                assignee_name,
+                ..
+            } => {
+                self.assignee = Some(assignee.clone());
+                self.assignee_name = Some(assignee_name.clone());
+            }
+            TicketEvent::TicketUnassigned { .. } => {
+                self.assignee = None;
+                self.assignee_name = None;
+            }
+            TicketEvent::WorkStarted { .. } => {
+                self.status = Status::InProgress;
+                self.acknowledged_at.get_or_insert(at);
+            }
+            TicketEvent::TicketPutOnHold { .. } => self.status = Status::OnHold,
+            TicketEvent::WorkResumed { .. } => self.status = Status::InProgress,
+            TicketEvent::TicketResolved {
+                resolution,
+                summary,
+                duplicate_of,
+                ..
+            } => {
+                self.status = Status::Resolved;
+                self.resolution = Some(*resolution);
+                self.resolution_summary = Some(summary.clone());
+                self.duplicate_of = *duplicate_of;
+                self.acknowledged_at.get_or_insert(at);
+                self.resolved_at = Some(at);
+            }
+            TicketEvent::TicketClosed { .. } => self.status = Status::Closed,
+            TicketEvent::TicketReopened { .. } => {
+                self.status = Status::InProgress;
+                self.resolution = None;
+                self.resolution_summary = None;
+                self.duplicate_of = None;
+                self.resolved_at = None;
+            }
+            TicketEvent::SeverityChanged { to, .. } => self.severity = *to,
+            TicketEvent::CommentAdded { body, .. } => {
+                self.comment_count = self.comment_count.saturating_add(1);
+                self.append_search(body);
+            }
+            TicketEvent::TagsAdded { tags, .. } => {
+                let mut all = self.tags.clone();
+                all.extend(tags.iter().cloned());
+                all.sort();
+                all.dedup();
+                self.set_tags(all);
+            }
+            TicketEvent::TagsRemoved { tags, .. } => {
+                let kept = self
+                    .tags
+                    .iter()
+                    .filter(|t| !tags.contains(t))
+                    .cloned()
+                    .collect();
+                self.set_tags(kept);
+            }
+            TicketEvent::ObservableAdded { kind, value, .. } => {
+                self.observables
+                    .push(json!({"kind": kind.as_str(), "value": value}));
+                self.append_search(value);
+            }
+            TicketEvent::AlertsCorrelated { batch, .. } => {
+                self.alert_count = self.alert_count.saturating_add(count(batch.count));
+                let first = micros(batch.first_seen);
+                let last = micros(batch.last_seen);
+                self.first_seen = Some(self.first_seen.map_or(first, |f| f.min(first)));
+                self.last_seen = Some(self.last_seen.map_or(last, |l| l.max(last)));
+            }
+            TicketEvent::SiemIncidentUpdated { repeat_count, .. } => {
+                // Recorded on a CLOSED ticket without changing it.
+                if self.status == Status::Closed {
+                    self.updated_at = previous_update;
+                    return;
+                }
+                self.alert_count = match repeat_count {
+                    Some(n) => self.alert_count.max(count(*n)),
+                    None => self.alert_count.saturating_add(1),
+                };
+                self.last_seen = Some(self.last_seen.map_or(at, |l| l.max(at)));
+            }
+        }
+    }
+
+    fn from_row(row: &PgRow) -> Result<TicketRow, ProjectorError> {
+        fn word<T: std::str::FromStr>(row: &PgRow, column: &str) -> Result<T, ProjectorError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            let s: String = row.try_get(column)?;
+            s.parse()
+                .map_err(|e: T::Err| inconsistent(format!("column {column}: {e}")))
+        }
+        let resolution: Option<String> = row.try_get("resolution")?;
+        let observables: Value = row.try_get("observables")?;
+        let tx: String = row.try_get("last_position_tx")?;
+        Ok(TicketRow {
+            id: row.try_get("id")?,
+            number: row.try_get("number")?,
+            title: row.try_get("title")?,
+            description: row.try_get("description")?,
+            status: word(row, "status")?,
+            severity: word(row, "severity")?,
+            resolution: resolution
+                .map(|r| r.parse())
+                .transpose()
+                .map_err(|e| inconsistent(format!("column resolution: {e}")))?,
+            resolution_summary: row.try_get("resolution_summary")?,
+            duplicate_of: row.try_get("duplicate_of")?,
+            source: word(row, "source")?,
+            source_ip: row.try_get("source_ip")?,
+            destination_ip: row.try_get("destination_ip")?,
+            rule_name: row.try_get("rule_name")?,
+            fingerprint: row.try_get("fingerprint")?,
+            vendor: row.try_get("vendor")?,
+            assignee: row.try_get("assignee")?,
+            assignee_name: row.try_get("assignee_name")?,
+            tags: row.try_get("tags")?,
+            observables: match observables {
+                Value::Array(items) => items,
+                _ => vec![],
+            },
+            comment_count: row.try_get("comment_count")?,
+            alert_count: row.try_get("alert_count")?,
+            first_seen: row.try_get("first_seen")?,
+            last_seen: row.try_get("last_seen")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            acknowledged_at: row.try_get("acknowledged_at")?,
+            resolved_at: row.try_get("resolved_at")?,
+            version: row.try_get("version")?,
+            last_position: Position::new(
+                tx.parse()
+                    .map_err(|e| inconsistent(format!("last_position_tx '{tx}': {e}")))?,
+                row.try_get("last_position")?,
+            ),
+            search_text: row.try_get("search_text")?,
+            dirty: false,
+            stored: true,
+        })
+    }
+
+    /// Rough bytes held, to bound a rebuild's cache.
+    fn weight(&self) -> usize {
+        256 + self.title.len()
+            + self.description.len()
+            + self.search_text.len()
+            + self.observables.len() * 64
+            + self.tags.iter().map(|t| t.len() + 24).sum::<usize>()
+    }
+}
+
+/// A timeline row waiting to be written.
+struct TimelineRow {
+    ticket_id: Uuid,
+    sequence: i64,
+    position: Position,
+    event_type: String,
+    actor: String,
+    actor_kind: String,
+    channel: Option<String>,
+    at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
+    summary: String,
+    /// JSON text of the upcast event; `None` when the stored payload already
+    /// is today's schema: the insert then copies it inside Postgres, which
+    /// spares serializing and parsing it again.
+    payload: Option<String>,
+}
+
+/// The event's own fields as JSON text, without the enum tag (`event_type`
+/// has it). Cut from serde's `{"Variant":{...}}` text rather than built as a
+/// `Value` tree: a rebuild does this a million times.
+fn payload_body(event: &TicketEvent) -> String {
+    let Ok(text) = serde_json::to_string(event) else {
+        return "null".into();
+    };
+    let prefix = format!("{{\"{}\":", event.event_type());
+    match text.strip_prefix(&prefix).and_then(|t| t.strip_suffix('}')) {
+        Some(body) => body.to_string(),
+        None => text,
+    }
+}
+
+fn metadata_text(metadata: &Value, key: &str) -> Option<String> {
+    metadata
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn event_actor(event: &TicketEvent) -> String {
+    match event {
+        TicketEvent::TicketOpened { by, .. }
+        | TicketEvent::TicketAssigned { by, .. }
+        | TicketEvent::TicketUnassigned { by, .. }
+        | TicketEvent::WorkStarted { by, .. }
+        | TicketEvent::TicketPutOnHold { by, .. }
+        | TicketEvent::WorkResumed { by, .. }
+        | TicketEvent::TicketResolved { by, .. }
+        | TicketEvent::TicketClosed { by, .. }
+        | TicketEvent::TicketReopened { by, .. }
+        | TicketEvent::SeverityChanged { by, .. }
+        | TicketEvent::CommentAdded { by, .. }
+        | TicketEvent::TagsAdded { by, .. }
+        | TicketEvent::TagsRemoved { by, .. }
+        | TicketEvent::ObservableAdded { by, .. }
+        | TicketEvent::AlertsCorrelated { by, .. }
+        | TicketEvent::SiemIncidentUpdated { by, .. } => by.clone(),
+    }
+}
+
+/// The tickets a batch touches, with their pending timeline rows.
+#[derive(Default)]
+pub(crate) struct TicketsModel {
+    rows: HashMap<Uuid, TicketRow>,
+    timeline: Vec<TimelineRow>,
+    /// Sum of the rows' `weight`, kept as they change.
+    bytes: usize,
+}
+
+pub(crate) fn ticket_id(e: &StoredEvent) -> Option<Uuid> {
+    Uuid::parse_str(&e.ticket_id).ok()
+}
+
+const LOAD_SQL: &str = "
+SELECT id, number, title, description, status, severity, resolution, resolution_summary,
+       duplicate_of, source, host(source_ip) AS source_ip, host(destination_ip) AS destination_ip,
+       rule_name, fingerprint, vendor, assignee, assignee_name, tags, observables, comment_count,
+       alert_count, first_seen, last_seen, created_at, updated_at, acknowledged_at, resolved_at,
+       version, last_position_tx::text AS last_position_tx, last_position, search_text
+  FROM tickets WHERE id = ANY($1)";
+
+// `asset` is not written: a later enrichment owns it.
+macro_rules! insert_tickets_sql {
+    () => {
+        "
+INSERT INTO tickets (id, number, number_n, title, description, status, severity, resolution,
+       resolution_summary, duplicate_of, source, source_ip, destination_ip, rule_name, fingerprint,
+       vendor, assignee, assignee_name, tags, observables, comment_count, alert_count, first_seen,
+       last_seen, created_at, updated_at, acknowledged_at, resolved_at, version, last_position_tx,
+       last_position, search_text)
+SELECT u.id, u.number, u.number_n, u.title, u.description, u.status, u.severity, u.resolution,
+       u.resolution_summary, u.duplicate_of, u.source, u.source_ip::inet, u.destination_ip::inet,
+       u.rule_name, u.fingerprint, u.vendor, u.assignee, u.assignee_name,
+       ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.observables, u.comment_count,
+       u.alert_count, u.first_seen, u.last_seen, u.created_at, u.updated_at, u.acknowledged_at,
+       u.resolved_at, u.version, u.last_position_tx::xid8, u.last_position, u.search_text
+  FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[],
+              $8::text[], $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[],
+              $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::jsonb[],
+              $20::jsonb[], $21::int4[], $22::int8[], $23::timestamptz[], $24::timestamptz[],
+              $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::timestamptz[],
+              $29::int8[], $30::text[], $31::int8[], $32::text[])
+       AS u(id, number, number_n, title, description, status, severity, resolution,
+            resolution_summary, duplicate_of, source, source_ip, destination_ip, rule_name,
+            fingerprint, vendor, assignee, assignee_name, tags, observables, comment_count,
+            alert_count, first_seen, last_seen, created_at, updated_at, acknowledged_at,
+            resolved_at, version, last_position_tx, last_position, search_text)"
+    };
+}
+
+/// Rows the table does not hold yet: a plain insert (a conflict would mean
+/// an event applied twice, and fails the batch).
+const INSERT_SQL: &str = insert_tickets_sql!();
+
+/// Rows the table holds: the same statement, as an update.
+const UPSERT_SQL: &str = concat!(
+    insert_tickets_sql!(),
+    "
+ON CONFLICT (id) DO UPDATE SET
+       number = EXCLUDED.number, number_n = EXCLUDED.number_n, title = EXCLUDED.title,
+       description = EXCLUDED.description, status = EXCLUDED.status,
+       severity = EXCLUDED.severity, resolution = EXCLUDED.resolution,
+       resolution_summary = EXCLUDED.resolution_summary, duplicate_of = EXCLUDED.duplicate_of,
+       source = EXCLUDED.source, source_ip = EXCLUDED.source_ip,
+       destination_ip = EXCLUDED.destination_ip, rule_name = EXCLUDED.rule_name,
+       fingerprint = EXCLUDED.fingerprint, vendor = EXCLUDED.vendor,
+       assignee = EXCLUDED.assignee, assignee_name = EXCLUDED.assignee_name,
+       tags = EXCLUDED.tags, observables = EXCLUDED.observables,
+       comment_count = EXCLUDED.comment_count, alert_count = EXCLUDED.alert_count,
+       first_seen = EXCLUDED.first_seen, last_seen = EXCLUDED.last_seen,
+       created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+       acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
+       version = EXCLUDED.version, last_position_tx = EXCLUDED.last_position_tx,
+       last_position = EXCLUDED.last_position, search_text = EXCLUDED.search_text"
+);
+
+const TIMELINE_SQL: &str = "
+INSERT INTO timeline (ticket_id, sequence, transaction_id, global_position, event_type, actor,
+       actor_kind, channel, at, recorded_at, summary, payload)
+SELECT u.ticket_id, u.sequence, u.transaction_id::xid8, u.global_position, u.event_type, u.actor,
+       u.actor_kind, u.channel, u.at, u.recorded_at, u.summary,
+       coalesce(u.payload::jsonb,
+                (SELECT coalesce(e.payload -> e.event_type, e.payload) FROM events e
+                  WHERE e.global_position = u.global_position))
+  FROM UNNEST($1::uuid[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
+              $8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
+       AS u(ticket_id, sequence, transaction_id, global_position, event_type, actor, actor_kind,
+            channel, at, recorded_at, summary, payload)";
+
+impl TicketsModel {
+    /// Tickets of `events` whose rows are not in memory.
+    pub(crate) fn missing(&self, events: &[StoredEvent]) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = events
+            .iter()
+            .filter(|e| !matches!(e.payload, TicketEvent::TicketOpened { .. }))
+            .filter_map(ticket_id)
+            .filter(|id| !self.rows.contains_key(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    pub(crate) async fn load(
+        &mut self,
+        conn: &mut PgConnection,
+        ids: &[Uuid],
+    ) -> Result<(), ProjectorError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let rows = sqlx::query(LOAD_SQL).bind(ids).fetch_all(conn).await?;
+        for row in &rows {
+            let r = TicketRow::from_row(row)?;
+            self.bytes += r.weight();
+            self.rows.insert(r.id, r);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn apply(&mut self, e: &StoredEvent) -> Result<(), ProjectorError> {
+        let Some(id) = ticket_id(e) else {
+            // Not a ticket stream: nothing of ours to show.
+            tracing::warn!(aggregate_id = %e.ticket_id, "skipping an event whose aggregate id is not a UUID");
+            return Ok(());
+        };
+        let sequence = count(e.sequence);
+        match (self.rows.get_mut(&id), &e.payload) {
+            (Some(row), _) if sequence <= row.version => {
+                return Err(inconsistent(format!(
+                    "ticket {id} already holds event {sequence} (version {}): refusing to apply it twice",
+                    row.version
+                )));
+            }
+            (Some(_), TicketEvent::TicketOpened { .. }) => {
+                return Err(inconsistent(format!(
+                    "ticket {id} opened a second time at sequence {sequence}"
+                )));
+            }
+            (Some(row), _) => {
+                let before = row.weight();
+                row.apply(e);
+                self.bytes = (self.bytes + row.weight()).saturating_sub(before);
+            }
+            (None, TicketEvent::TicketOpened { .. }) => {
+                if let Some(row) = TicketRow::opened(id, e) {
+                    self.bytes += row.weight();
+                    self.rows.insert(id, row);
+                }
+            }
+            (None, _) => {
+                // A stream that does not start with its opening cannot be
+                // shown as a ticket; its timeline is still recorded.
+                tracing::warn!(ticket_id = %id, sequence, "event for a ticket that was never opened");
+            }
+        }
+        let metadata = &e.metadata;
+        self.timeline.push(TimelineRow {
+            ticket_id: id,
+            sequence,
+            position: e.position,
+            event_type: e.event_type.clone(),
+            actor: metadata_text(metadata, "actor").unwrap_or_else(|| event_actor(&e.payload)),
+            actor_kind: metadata_text(metadata, "actor_kind").unwrap_or_else(|| "user".into()),
+            channel: metadata_text(metadata, "channel"),
+            at: micros(e.payload.at()),
+            recorded_at: e.recorded_at,
+            summary: summary::render(&e.payload),
+            payload: (e.event_version != e.payload.event_version())
+                .then(|| payload_body(&e.payload)),
+        });
+        Ok(())
+    }
+
+    /// Bytes held in memory.
+    pub(crate) fn weight(&self) -> usize {
+        self.bytes + self.timeline.len() * 256
+    }
+
+    pub(crate) fn timeline_pending(&self) -> usize {
+        self.timeline.len()
+    }
+
+    /// Takes the timeline rows folded so far, to be written.
+    pub(crate) fn take_timeline(&mut self) -> Option<TimelineBatch> {
+        if self.timeline.is_empty() {
+            None
+        } else {
+            Some(TimelineBatch(std::mem::take(&mut self.timeline)))
+        }
+    }
+
+    /// Takes every row out of memory: the changed ones to be written, in
+    /// `parts` batches of disjoint rows (written concurrently by a rebuild).
+    /// Later events read the rows back from the table.
+    pub(crate) fn take_rows(&mut self, parts: usize) -> Vec<RowsBatch> {
+        let parts = parts.max(1);
+        let mut batches: Vec<RowsBatch> = (0..parts).map(|_| RowsBatch::default()).collect();
+        let dirty = self.rows.drain().map(|(_, r)| r).filter(|r| r.dirty);
+        for (i, row) in dirty.enumerate() {
+            let batch = &mut batches[i % parts];
+            if row.stored {
+                batch.stored.push(row);
+            } else {
+                batch.new.push(row);
+            }
+        }
+        self.bytes = 0;
+        batches.retain(|b| !b.new.is_empty() || !b.stored.is_empty());
+        batches
+    }
+
+    /// Writes everything folded, in the caller's transaction.
+    pub(crate) async fn flush(&mut self, conn: &mut PgConnection) -> Result<(), ProjectorError> {
+        for batch in self.take_rows(1) {
+            batch.write(conn).await?;
+        }
+        if let Some(batch) = self.take_timeline() {
+            batch.write(conn).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ticket rows to write: new ones are inserted, known ones updated.
+#[derive(Default)]
+pub(crate) struct RowsBatch {
+    new: Vec<TicketRow>,
+    stored: Vec<TicketRow>,
+}
+
+impl RowsBatch {
+    pub(crate) async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectorError> {
+        write_rows(conn, INSERT_SQL, &self.new).await?;
+        write_rows(conn, UPSERT_SQL, &self.stored).await
+    }
+}
+
+async fn write_rows(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    rows: &[TicketRow],
+) -> Result<(), ProjectorError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    macro_rules! col {
+        ($f:expr) => {
+            rows.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    sqlx::query(sql)
+        .bind(col!(|r| r.id))
+        .bind(col!(|r| r.number.as_str()))
+        .bind(col!(|r| number_n(&r.number)))
+        .bind(col!(|r| r.title.as_str()))
+        .bind(col!(|r| r.description.as_str()))
+        .bind(col!(|r| r.status.as_str()))
+        .bind(col!(|r| r.severity.as_str()))
+        .bind(col!(|r| r.resolution.map(|x| x.as_str())))
+        .bind(col!(|r| r.resolution_summary.as_deref()))
+        .bind(col!(|r| r.duplicate_of))
+        .bind(col!(|r| r.source.as_str()))
+        .bind(col!(|r| r.source_ip.as_deref()))
+        .bind(col!(|r| r.destination_ip.as_deref()))
+        .bind(col!(|r| r.rule_name.as_deref()))
+        .bind(col!(|r| r.fingerprint.as_deref()))
+        .bind(col!(|r| r.vendor.as_deref()))
+        .bind(col!(|r| r.assignee.as_deref()))
+        .bind(col!(|r| r.assignee_name.as_deref()))
+        .bind(col!(|r| json!(r.tags)))
+        .bind(col!(|r| Value::Array(r.observables.clone())))
+        .bind(col!(|r| r.comment_count))
+        .bind(col!(|r| r.alert_count))
+        .bind(col!(|r| r.first_seen))
+        .bind(col!(|r| r.last_seen))
+        .bind(col!(|r| r.created_at))
+        .bind(col!(|r| r.updated_at))
+        .bind(col!(|r| r.acknowledged_at))
+        .bind(col!(|r| r.resolved_at))
+        .bind(col!(|r| r.version))
+        .bind(col!(|r| r.last_position.transaction_id.to_string()))
+        .bind(col!(|r| r.last_position.global_position))
+        .bind(col!(|r| r.search_text.as_str()))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Timeline rows to write.
+pub(crate) struct TimelineBatch(Vec<TimelineRow>);
+
+impl TimelineBatch {
+    pub(crate) async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectorError> {
+        let t = &self.0;
+        macro_rules! col {
+            ($f:expr) => {
+                t.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        sqlx::query(TIMELINE_SQL)
+            .bind(col!(|r| r.ticket_id))
+            .bind(col!(|r| r.sequence))
+            .bind(col!(|r| r.position.transaction_id.to_string()))
+            .bind(col!(|r| r.position.global_position))
+            .bind(col!(|r| r.event_type.as_str()))
+            .bind(col!(|r| r.actor.as_str()))
+            .bind(col!(|r| r.actor_kind.as_str()))
+            .bind(col!(|r| r.channel.as_deref()))
+            .bind(col!(|r| r.at))
+            .bind(col!(|r| r.recorded_at))
+            .bind(col!(|r| r.summary.as_str()))
+            .bind(col!(|r| r.payload.as_deref()))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+}

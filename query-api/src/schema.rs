@@ -1,0 +1,348 @@
+//! The GraphQL schema: queries over read models, history and as-of replay
+//! from the event store, subscriptions fed by the hub.
+
+use async_graphql::{Context, EmptyMutation, Object, Schema, Subscription, ID};
+use chrono::{DateTime, Utc};
+use domain::Action;
+use futures::Stream;
+use platform::event_store::TicketStore;
+use platform::identity::Identity;
+use platform::position::Position;
+use uuid::Uuid;
+
+use crate::consistency::{Consistency, MinPosition};
+use crate::error::{QueryError, QueryResult};
+use crate::events::EventRecord;
+use crate::hub::Hub;
+use crate::store::{Projection, ReadModels};
+use crate::subscriptions;
+use crate::types::{
+    DashboardStats, MeView, TicketConnection, TicketEventView, TicketFilter, TicketOrder,
+    TicketView, UserView,
+};
+use crate::viewer::{viewer, RoleGuard};
+
+pub type AppSchema = Schema<Query, EmptyMutation, Subscription>;
+
+/// Default and largest page size of `tickets`.
+pub const DEFAULT_FIRST: i32 = 20;
+pub const MAX_FIRST: i32 = 100;
+
+/// Limits every operation is checked against before it runs.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_directives: usize,
+    /// Operations in one batched HTTP request.
+    pub max_batch: usize,
+    pub introspection: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_depth: 10,
+            max_complexity: 3_000,
+            max_directives: 4,
+            max_batch: 10,
+            introspection: false,
+        }
+    }
+}
+
+pub struct SchemaData {
+    pub read: ReadModels,
+    pub store: TicketStore,
+    pub identity: Identity,
+    pub hub: Hub,
+    pub consistency: Consistency,
+}
+
+pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
+    let mut builder = Schema::build(Query, EmptyMutation, Subscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .data(data.read)
+        .data(data.store)
+        .data(data.identity)
+        .data(data.hub)
+        .data(data.consistency);
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+fn position_arg(name: &str, value: Option<&str>) -> QueryResult<Option<Position>> {
+    value
+        .map(|v| {
+            v.parse::<Position>()
+                .map_err(|_| QueryError::bad_input(format!("{name}: not a position cursor")))
+        })
+        .transpose()
+}
+
+/// Waits until `projection` reached the larger of the argument and the
+/// request's `x-min-position`.
+async fn wait_for(
+    ctx: &Context<'_>,
+    projection: Projection,
+    min_position: Option<&str>,
+) -> QueryResult<()> {
+    let arg = position_arg("minPosition", min_position)?;
+    let header = ctx.data_opt::<MinPosition>().map(|m| m.0);
+    let min = arg.max(header);
+    let consistency = ctx
+        .data::<Consistency>()
+        .map_err(|_| QueryError::Internal("no consistency in context".into()))?;
+    consistency.wait(projection, min).await
+}
+
+fn data<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>) -> QueryResult<&'a T> {
+    ctx.data::<T>().map_err(|_| {
+        QueryError::Internal(format!(
+            "{} missing from the schema",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// A ticket reference: its UUID or its number (`SOC-<n>`).
+async fn resolve_ticket(ctx: &Context<'_>, id: &ID) -> QueryResult<Option<Uuid>> {
+    let store = data::<TicketStore>(ctx)?;
+    Ok(store.resolve_reference(id.as_str()).await?)
+}
+
+async fn history(ctx: &Context<'_>, id: Uuid) -> QueryResult<Vec<EventRecord>> {
+    let store = data::<TicketStore>(ctx)?;
+    store
+        .history(id)
+        .await?
+        .into_iter()
+        .map(EventRecord::from_stored)
+        .collect()
+}
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// One ticket by id or number, from the read model. `minPosition`: wait
+    /// (at most a few seconds) until the read model has applied that position.
+    #[graphql(guard = "RoleGuard(Action::Read)", complexity = "5 + child_complexity")]
+    async fn ticket(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<ID>,
+        number: Option<String>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<Option<TicketView>> {
+        wait_for(ctx, Projection::Tickets, min_position.as_deref()).await?;
+        let read = data::<ReadModels>(ctx)?;
+        let row = match (id, number) {
+            (Some(id), None) => match Uuid::parse_str(id.as_str()) {
+                Ok(uuid) => read.ticket_by_id(uuid).await?,
+                Err(_) => read.ticket_by_number(id.as_str()).await?,
+            },
+            (None, Some(number)) => read.ticket_by_number(&number).await?,
+            _ => {
+                return Err(QueryError::bad_input("give exactly one of id and number").into());
+            }
+        };
+        Ok(row.as_ref().map(TicketView::from_row).transpose()?)
+    }
+
+    /// Tickets, a page at a time (Relay connection; `after` is an opaque
+    /// cursor of this ordering). Default order: newest first.
+    #[graphql(
+        guard = "RoleGuard(Action::Read)",
+        complexity = "10 + (first.unwrap_or(DEFAULT_FIRST).clamp(0, MAX_FIRST) as usize) * child_complexity"
+    )]
+    async fn tickets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<TicketFilter>,
+        order_by: Option<TicketOrder>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<TicketConnection> {
+        let first = first.unwrap_or(DEFAULT_FIRST);
+        if !(0..=MAX_FIRST).contains(&first) {
+            return Err(
+                QueryError::bad_input(format!("first must be between 0 and {MAX_FIRST}")).into(),
+            );
+        }
+        let filter = filter.unwrap_or_default().spec()?;
+        let order = order_by.unwrap_or_default().spec();
+        let keyset = after
+            .as_deref()
+            .map(|c| order.parse_cursor(c))
+            .transpose()?;
+        wait_for(ctx, Projection::Tickets, min_position.as_deref()).await?;
+        let read = data::<ReadModels>(ctx)?;
+        let mut rows = read
+            .ticket_page(&filter, order, keyset, i64::from(first))
+            .await?;
+        let has_next = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        Ok(TicketConnection::new(
+            rows,
+            has_next,
+            keyset.is_some(),
+            order,
+            filter,
+        )?)
+    }
+
+    /// Every event of a ticket, oldest first, from the event store.
+    #[graphql(
+        guard = "RoleGuard(Action::Read)",
+        complexity = "10 + child_complexity * 20"
+    )]
+    async fn ticket_history(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Vec<TicketEventView>> {
+        let Some(uuid) = resolve_ticket(ctx, &id).await? else {
+            return Ok(vec![]);
+        };
+        Ok(history(ctx, uuid)
+            .await?
+            .into_iter()
+            .map(|e| TicketEventView {
+                record: std::sync::Arc::new(e),
+                ticket: None,
+            })
+            .collect())
+    }
+
+    /// The ticket as it was after `version` events, or after its last event
+    /// recorded at or before `at` (both: whichever is earlier); neither: now.
+    /// Folded from its own events with the domain's `apply`.
+    #[graphql(
+        guard = "RoleGuard(Action::Read)",
+        complexity = "10 + child_complexity"
+    )]
+    async fn ticket_as_of(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        at: Option<DateTime<Utc>>,
+        version: Option<i32>,
+    ) -> async_graphql::Result<Option<TicketView>> {
+        if version.is_some_and(|v| v < 0) {
+            return Err(QueryError::bad_input("version must not be negative").into());
+        }
+        let Some(uuid) = resolve_ticket(ctx, &id).await? else {
+            return Ok(None);
+        };
+        let events: Vec<EventRecord> = history(ctx, uuid)
+            .await?
+            .into_iter()
+            .filter(|e| version.is_none_or(|v| e.sequence <= v as u64))
+            .filter(|e| at.is_none_or(|t| e.recorded_at <= t))
+            .collect();
+        Ok(TicketView::folded(events))
+    }
+
+    /// Dashboard figures.
+    #[graphql(guard = "RoleGuard(Action::Read)", complexity = "5 + child_complexity")]
+    async fn stats(
+        &self,
+        ctx: &Context<'_>,
+        min_position: Option<String>,
+    ) -> async_graphql::Result<DashboardStats> {
+        wait_for(ctx, Projection::Stats, min_position.as_deref()).await?;
+        Ok(DashboardStats::load(data::<ReadModels>(ctx)?).await?)
+    }
+
+    /// Enabled users, for assignee pickers. `assignable`: only those who may
+    /// be assigned tickets.
+    #[graphql(
+        guard = "RoleGuard(Action::Read)",
+        complexity = "5 + child_complexity * 10"
+    )]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] assignable: bool,
+    ) -> async_graphql::Result<Vec<UserView>> {
+        let identity = data::<Identity>(ctx)?;
+        Ok(identity
+            .list_users()
+            .await
+            .map_err(QueryError::from)?
+            .into_iter()
+            .filter(|u| u.enabled)
+            .filter(|u| !assignable || domain::permits(u.role, Action::WorkTicket))
+            .map(|u| UserView {
+                username: u.username,
+                display_name: u.display_name,
+                role: u.role.into(),
+            })
+            .collect())
+    }
+
+    /// The caller.
+    #[graphql(guard = "RoleGuard(Action::Read)")]
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<MeView> {
+        let v = viewer(ctx)?;
+        let display_name = match v.kind {
+            domain::ActorKind::User => data::<Identity>(ctx)?
+                .get_user(&v.name)
+                .await
+                .map_err(QueryError::from)?
+                .map(|u| u.display_name),
+            _ => None,
+        };
+        Ok(MeView {
+            name: v.name.clone(),
+            kind: v.kind.into(),
+            roles: v.roles.iter().map(|r| (*r).into()).collect(),
+            display_name,
+            token_expires_at: v.expires_at,
+        })
+    }
+}
+
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Every ticket event, in the global order. With `afterPosition` (a
+    /// `position` seen before), first the events after it, then live: no gap,
+    /// no duplicate, across reconnects. `filter` matches the ticket as the
+    /// read model has it when the event is delivered.
+    #[graphql(guard = "RoleGuard(Action::Read)")]
+    async fn ticket_events(
+        &self,
+        ctx: &Context<'_>,
+        after_position: Option<String>,
+        filter: Option<TicketFilter>,
+    ) -> async_graphql::Result<impl Stream<Item = TicketEventView>> {
+        let after = position_arg("afterPosition", after_position.as_deref())?;
+        let filter = filter.map(|f| f.spec()).transpose()?;
+        let hub = data::<Hub>(ctx)?.clone();
+        Ok(subscriptions::ticket_events(hub, after, filter).await?)
+    }
+
+    /// The ticket each time its read model changes. With `afterVersion`, the
+    /// current state first when it is newer than that.
+    #[graphql(guard = "RoleGuard(Action::Read)")]
+    async fn ticket_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        after_version: Option<i64>,
+    ) -> async_graphql::Result<impl Stream<Item = TicketView>> {
+        let Some(uuid) = resolve_ticket(ctx, &id).await? else {
+            return Err(QueryError::bad_input("no such ticket").into());
+        };
+        let hub = data::<Hub>(ctx)?.clone();
+        Ok(subscriptions::ticket_updated(hub, uuid, after_version).await?)
+    }
+}

@@ -1,0 +1,511 @@
+//! Read-model access: the `tickets` projection (list, detail, timeline) and
+//! the `stats` projection. Every query here reads read models only.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use platform::position::Position;
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::error::{QueryError, QueryResult};
+
+/// A row of `rm_tickets.tickets`, as the projector wrote it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: Uuid,
+    pub number: String,
+    pub number_n: i64,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    pub severity: String,
+    pub resolution: Option<String>,
+    pub resolution_summary: Option<String>,
+    pub duplicate_of: Option<Uuid>,
+    pub source: String,
+    pub source_ip: Option<String>,
+    pub destination_ip: Option<String>,
+    pub rule_name: Option<String>,
+    pub fingerprint: Option<String>,
+    pub vendor: Option<String>,
+    pub assignee: Option<String>,
+    pub assignee_name: Option<String>,
+    pub tags: Vec<String>,
+    pub observables: Value,
+    pub comment_count: i32,
+    pub alert_count: i64,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub asset: Option<Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub last_position_tx: String,
+    pub last_position: i64,
+}
+
+/// The columns `TicketRow` reads (inet and xid8 as text: no extra sqlx features).
+pub const TICKET_COLUMNS: &str = "id, number, number_n, title, description, status, severity,
+    resolution, resolution_summary, duplicate_of, source,
+    host(source_ip) AS source_ip, host(destination_ip) AS destination_ip,
+    rule_name, fingerprint, vendor, assignee, assignee_name, tags, observables,
+    comment_count, alert_count, first_seen, last_seen, asset, created_at, updated_at,
+    acknowledged_at, resolved_at, version,
+    last_position_tx::text AS last_position_tx, last_position";
+
+/// The severity scale as a rank, for ordering (text order would be wrong).
+pub const SEVERITY_RANK: &str = "(CASE severity WHEN 'LOW' THEN 1 WHEN 'MEDIUM' THEN 2 \
+     WHEN 'HIGH' THEN 3 WHEN 'CRITICAL' THEN 4 ELSE 0 END)";
+
+/// A validated ticket filter (see `types::TicketFilter`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FilterSpec {
+    pub ids: Vec<Uuid>,
+    pub statuses: Vec<&'static str>,
+    pub severities: Vec<&'static str>,
+    pub sources: Vec<&'static str>,
+    pub assignee: Option<String>,
+    pub unassigned: Option<bool>,
+    /// All of these tags.
+    pub tags: Vec<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    pub text: Option<String>,
+}
+
+impl FilterSpec {
+    pub fn is_empty(&self) -> bool {
+        *self == FilterSpec::default()
+    }
+
+    /// Whether a row matches every structured criterion (all but `text`,
+    /// which only Postgres' text search can decide).
+    pub fn matches_structured(&self, row: &TicketRow) -> bool {
+        (self.ids.is_empty() || self.ids.contains(&row.id))
+            && (self.statuses.is_empty() || self.statuses.contains(&row.status.as_str()))
+            && (self.severities.is_empty() || self.severities.contains(&row.severity.as_str()))
+            && (self.sources.is_empty() || self.sources.contains(&row.source.as_str()))
+            && self
+                .assignee
+                .as_ref()
+                .is_none_or(|a| row.assignee.as_deref() == Some(a.as_str()))
+            && self.unassigned.is_none_or(|u| u == row.assignee.is_none())
+            && self.tags.iter().all(|t| row.tags.contains(t))
+            && self.created_after.is_none_or(|t| row.created_at >= t)
+            && self.created_before.is_none_or(|t| row.created_at < t)
+    }
+
+    /// Appends ` AND …` for every criterion.
+    pub fn push_where(&self, qb: &mut QueryBuilder<'_, Postgres>) {
+        fn text_list(qb: &mut QueryBuilder<'_, Postgres>, column: &str, values: &[&'static str]) {
+            match values {
+                [] => {}
+                // Plain equality lets the planner use the index order.
+                [one] => {
+                    qb.push(format!(" AND {column} = "));
+                    qb.push_bind(*one);
+                }
+                many => {
+                    qb.push(format!(" AND {column} = ANY("));
+                    qb.push_bind(many.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+                    qb.push(")");
+                }
+            }
+        }
+        match self.ids.as_slice() {
+            [] => {}
+            [one] => {
+                qb.push(" AND id = ");
+                qb.push_bind(*one);
+            }
+            many => {
+                qb.push(" AND id = ANY(");
+                qb.push_bind(many.to_vec());
+                qb.push(")");
+            }
+        }
+        text_list(qb, "status", &self.statuses);
+        text_list(qb, "severity", &self.severities);
+        text_list(qb, "source", &self.sources);
+        if let Some(a) = &self.assignee {
+            qb.push(" AND assignee = ");
+            qb.push_bind(a.clone());
+        }
+        match self.unassigned {
+            Some(true) => {
+                qb.push(" AND assignee IS NULL");
+            }
+            Some(false) => {
+                qb.push(" AND assignee IS NOT NULL");
+            }
+            None => {}
+        }
+        if !self.tags.is_empty() {
+            qb.push(" AND tags @> ");
+            qb.push_bind(self.tags.clone());
+        }
+        if let Some(t) = self.created_after {
+            qb.push(" AND created_at >= ");
+            qb.push_bind(t);
+        }
+        if let Some(t) = self.created_before {
+            qb.push(" AND created_at < ");
+            qb.push_bind(t);
+        }
+        if let Some(text) = &self.text {
+            qb.push(" AND search @@ plainto_tsquery('simple', ");
+            qb.push_bind(text.clone());
+            qb.push(")");
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderField {
+    CreatedAt,
+    UpdatedAt,
+    Severity,
+    Number,
+}
+
+impl OrderField {
+    fn code(self) -> char {
+        match self {
+            OrderField::CreatedAt => 'c',
+            OrderField::UpdatedAt => 'u',
+            OrderField::Severity => 's',
+            OrderField::Number => 'n',
+        }
+    }
+    fn expr(self) -> &'static str {
+        match self {
+            OrderField::CreatedAt => "created_at",
+            OrderField::UpdatedAt => "updated_at",
+            OrderField::Severity => SEVERITY_RANK,
+            OrderField::Number => "number_n",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSpec {
+    pub field: OrderField,
+    pub descending: bool,
+}
+
+impl Default for OrderSpec {
+    fn default() -> Self {
+        OrderSpec {
+            field: OrderField::CreatedAt,
+            descending: true,
+        }
+    }
+}
+
+/// Where a page starts: the sort key and id of the last row seen. Opaque to
+/// clients; bound to the ordering it was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keyset {
+    pub key: i64,
+    pub id: Uuid,
+}
+
+const CURSOR_PREFIX: &str = "k1_";
+
+impl OrderSpec {
+    /// Where `row` is in this ordering.
+    pub fn keyset_of(&self, row: &TicketRow) -> Keyset {
+        let key = match self.field {
+            OrderField::CreatedAt => row.created_at.timestamp_micros(),
+            OrderField::UpdatedAt => row.updated_at.timestamp_micros(),
+            OrderField::Number => row.number_n,
+            OrderField::Severity => severity_rank(&row.severity),
+        };
+        Keyset { key, id: row.id }
+    }
+
+    /// The opaque cursor of a keyset in this ordering.
+    pub fn cursor(&self, k: Keyset) -> String {
+        use base64::Engine;
+        let dir = if self.descending { 'd' } else { 'a' };
+        let raw = format!("{}{dir}:{}:{}", self.field.code(), k.key, k.id.simple());
+        format!(
+            "{CURSOR_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        )
+    }
+
+    pub fn cursor_of(&self, row: &TicketRow) -> String {
+        self.cursor(self.keyset_of(row))
+    }
+
+    pub fn parse_cursor(&self, cursor: &str) -> QueryResult<Keyset> {
+        use base64::Engine;
+        let body = cursor
+            .strip_prefix(CURSOR_PREFIX)
+            .ok_or(QueryError::BadCursor)?;
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| QueryError::BadCursor)?;
+        let raw = String::from_utf8(raw).map_err(|_| QueryError::BadCursor)?;
+        let mut parts = raw.splitn(3, ':');
+        let (order, key, id) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(o), Some(k), Some(i)) => (o, k, i),
+            _ => return Err(QueryError::BadCursor),
+        };
+        let dir = if self.descending { 'd' } else { 'a' };
+        if order != format!("{}{dir}", self.field.code()) {
+            return Err(QueryError::bad_input(
+                "the cursor was made for another ordering",
+            ));
+        }
+        Ok(Keyset {
+            key: key.parse().map_err(|_| QueryError::BadCursor)?,
+            id: Uuid::parse_str(id).map_err(|_| QueryError::BadCursor)?,
+        })
+    }
+
+    fn push_after(&self, qb: &mut QueryBuilder<'_, Postgres>, after: Keyset) -> QueryResult<()> {
+        let op = if self.descending { "<" } else { ">" };
+        qb.push(format!(" AND ({}, id) {op} (", self.field.expr()));
+        match self.field {
+            OrderField::CreatedAt | OrderField::UpdatedAt => {
+                let t = DateTime::<Utc>::from_timestamp_micros(after.key)
+                    .ok_or(QueryError::BadCursor)?;
+                qb.push_bind(t);
+            }
+            OrderField::Number => {
+                qb.push_bind(after.key);
+            }
+            OrderField::Severity => {
+                qb.push_bind(i32::try_from(after.key).map_err(|_| QueryError::BadCursor)?);
+            }
+        }
+        qb.push(", ");
+        qb.push_bind(after.id);
+        qb.push(")");
+        Ok(())
+    }
+
+    fn push_order_by(&self, qb: &mut QueryBuilder<'_, Postgres>) {
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        qb.push(format!(" ORDER BY {} {dir}, id {dir}", self.field.expr()));
+    }
+}
+
+pub fn severity_rank(severity: &str) -> i64 {
+    match severity {
+        "LOW" => 1,
+        "MEDIUM" => 2,
+        "HIGH" => 3,
+        "CRITICAL" => 4,
+        _ => 0,
+    }
+}
+
+/// Read-model queries.
+#[derive(Clone)]
+pub struct ReadModels {
+    pool: PgPool,
+}
+
+impl ReadModels {
+    pub fn new(pool: PgPool) -> Self {
+        ReadModels { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn ticket_by_id(&self, id: Uuid) -> QueryResult<Option<TicketRow>> {
+        Ok(sqlx::query_as::<_, TicketRow>(&format!(
+            "SELECT {TICKET_COLUMNS} FROM rm_tickets.tickets WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn ticket_by_number(&self, number: &str) -> QueryResult<Option<TicketRow>> {
+        Ok(sqlx::query_as::<_, TicketRow>(&format!(
+            "SELECT {TICKET_COLUMNS} FROM rm_tickets.tickets WHERE number = $1"
+        ))
+        .bind(number.trim().to_uppercase())
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub async fn tickets_by_ids(&self, ids: &[Uuid]) -> QueryResult<HashMap<Uuid, TicketRow>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = sqlx::query_as::<_, TicketRow>(&format!(
+            "SELECT {TICKET_COLUMNS} FROM rm_tickets.tickets WHERE id = ANY($1)"
+        ))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+
+    /// Of `ids`, those whose ticket matches `filter` (text search included).
+    pub async fn matching_ids(&self, ids: &[Uuid], filter: &FilterSpec) -> QueryResult<Vec<Uuid>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut qb = QueryBuilder::new("SELECT id FROM rm_tickets.tickets WHERE id = ANY(");
+        qb.push_bind(ids.to_vec());
+        qb.push(")");
+        filter.push_where(&mut qb);
+        Ok(qb.build_query_scalar().fetch_all(&self.pool).await?)
+    }
+
+    /// One page: up to `limit + 1` rows (the extra one tells whether there is a next page).
+    pub async fn ticket_page(
+        &self,
+        filter: &FilterSpec,
+        order: OrderSpec,
+        after: Option<Keyset>,
+        limit: i64,
+    ) -> QueryResult<Vec<TicketRow>> {
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT {TICKET_COLUMNS} FROM rm_tickets.tickets WHERE true"
+        ));
+        filter.push_where(&mut qb);
+        if let Some(after) = after {
+            order.push_after(&mut qb, after)?;
+        }
+        order.push_order_by(&mut qb);
+        qb.push(" LIMIT ");
+        qb.push_bind(limit + 1);
+        Ok(qb
+            .build_query_as::<TicketRow>()
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn ticket_count(&self, filter: &FilterSpec) -> QueryResult<i64> {
+        let mut qb = QueryBuilder::new("SELECT count(*) FROM rm_tickets.tickets WHERE true");
+        filter.push_where(&mut qb);
+        Ok(qb.build_query_scalar().fetch_one(&self.pool).await?)
+    }
+
+    pub async fn timeline(&self, ticket: Uuid, limit: i64) -> QueryResult<Vec<TimelineRow>> {
+        Ok(sqlx::query_as::<_, TimelineRow>(
+            "SELECT ticket_id, sequence, transaction_id::text AS transaction_id, global_position,
+                    event_type, actor, actor_kind, channel, at, recorded_at, summary, payload
+               FROM rm_tickets.timeline WHERE ticket_id = $1 ORDER BY sequence LIMIT $2",
+        )
+        .bind(ticket)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A projection's checkpoint.
+    pub async fn checkpoint(&self, projection: Projection) -> QueryResult<Position> {
+        let (tx, pos): (String, i64) = sqlx::query_as(&format!(
+            "SELECT transaction_id::text, global_position FROM {}.checkpoint",
+            projection.schema()
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        parse_position(&tx, pos)
+    }
+
+    pub async fn open_by_status_severity(&self) -> QueryResult<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT status, severity, tickets FROM rm_stats.open_by_status_severity
+              WHERE tickets <> 0 ORDER BY status, severity",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn daily(&self, since: chrono::NaiveDate) -> QueryResult<Vec<DailyRow>> {
+        Ok(sqlx::query_as::<_, DailyRow>(
+            "SELECT day, opened, resolved, acknowledged, ack_seconds_sum, resolve_seconds_sum
+               FROM rm_stats.daily WHERE day >= $1 ORDER BY day",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    pub async fn top_rules(&self, limit: i64) -> QueryResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT rule_name, tickets, alerts FROM rm_stats.rules
+              ORDER BY tickets DESC, alerts DESC, rule_name LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
+
+pub fn parse_position(tx: &str, pos: i64) -> QueryResult<Position> {
+    let tx = tx
+        .parse::<u64>()
+        .map_err(|e| QueryError::Internal(format!("transaction id '{tx}': {e}")))?;
+    Ok(Position::new(tx, pos))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub ticket_id: Uuid,
+    pub sequence: i64,
+    pub transaction_id: String,
+    pub global_position: i64,
+    pub event_type: String,
+    pub actor: String,
+    pub actor_kind: String,
+    pub channel: Option<String>,
+    pub at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub summary: String,
+    pub payload: Value,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DailyRow {
+    pub day: chrono::NaiveDate,
+    pub opened: i64,
+    pub resolved: i64,
+    pub acknowledged: i64,
+    pub ack_seconds_sum: f64,
+    pub resolve_seconds_sum: f64,
+}
+
+/// The projections whose checkpoints a query may wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Projection {
+    Tickets,
+    Stats,
+}
+
+impl Projection {
+    pub fn schema(self) -> &'static str {
+        match self {
+            Projection::Tickets => "rm_tickets",
+            Projection::Stats => "rm_stats",
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Projection::Tickets => "tickets",
+            Projection::Stats => "stats",
+        }
+    }
+    pub fn from_name(name: &str) -> Option<Projection> {
+        match name {
+            "tickets" => Some(Projection::Tickets),
+            "stats" => Some(Projection::Stats),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,941 @@
+//! GraphQL output and input types.
+
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use domain::ticket::Comment as DomainComment;
+use platform::position::Position;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::error::{QueryError, QueryResult};
+use crate::events::EventRecord;
+use crate::store::{FilterSpec, Keyset, OrderField, OrderSpec, ReadModels, TicketRow, TimelineRow};
+use crate::summary;
+
+/// Where a ticket is in its lifecycle.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Status")]
+pub enum Status {
+    New,
+    InProgress,
+    OnHold,
+    Resolved,
+    Closed,
+}
+
+/// The SOC's severity scale.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Severity")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Why a ticket was resolved.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Resolution")]
+pub enum Resolution {
+    TruePositive,
+    FalsePositive,
+    Benign,
+    Duplicate,
+}
+
+/// How a ticket came to be.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Source")]
+pub enum Source {
+    Manual,
+    Webhook,
+    Syslog,
+}
+
+/// Kinds of indicator attached to a ticket.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::ObservableKind")]
+pub enum ObservableKind {
+    Ip,
+    Domain,
+    Url,
+    FileHash,
+    UserAccount,
+}
+
+/// Roles, spelled as in the contract.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Role", rename_items = "lowercase")]
+pub enum Role {
+    Admin,
+    Lead,
+    Analyst,
+    Auditor,
+    Integration,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::ActorKind")]
+pub enum ActorKind {
+    User,
+    Client,
+    System,
+}
+
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> QueryResult<T> {
+    s.parse()
+        .map_err(|_| QueryError::Internal(format!("read model holds unknown {what} '{s}'")))
+}
+
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct Observable {
+    pub kind: ObservableKind,
+    pub value: String,
+}
+
+/// The CMDB asset a ticket's destination belongs to.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq, Default)]
+pub struct Asset {
+    pub owner: Option<String>,
+    pub hostname: Option<String>,
+    pub criticality: Option<String>,
+}
+
+fn asset_from(v: &Value) -> Option<Asset> {
+    let obj = v.as_object()?;
+    let text = |k: &str| match obj.get(k) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    Some(Asset {
+        owner: text("owner"),
+        hostname: text("hostname"),
+        criticality: text("criticality"),
+    })
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TicketComment {
+    pub id: Option<ID>,
+    pub author: String,
+    pub body: String,
+    pub at: DateTime<Utc>,
+}
+
+/// One line of a ticket's timeline: who did what, when.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct TimelineEntry {
+    pub sequence: i64,
+    pub position: String,
+    #[graphql(name = "type")]
+    pub event_type: String,
+    pub actor: String,
+    pub actor_kind: Option<String>,
+    pub channel: Option<String>,
+    /// When it happened (the command's clock).
+    pub at: DateTime<Utc>,
+    /// When the event was stored.
+    pub recorded_at: DateTime<Utc>,
+    pub summary: String,
+    pub payload: Json<Value>,
+}
+
+impl TimelineEntry {
+    fn from_row(r: TimelineRow) -> Self {
+        let position = r
+            .transaction_id
+            .parse::<u64>()
+            .map(|tx| Position::new(tx, r.global_position).cursor())
+            .unwrap_or_default();
+        TimelineEntry {
+            sequence: r.sequence,
+            position,
+            event_type: r.event_type,
+            actor: r.actor,
+            actor_kind: Some(r.actor_kind),
+            channel: r.channel,
+            at: r.at,
+            recorded_at: r.recorded_at,
+            summary: r.summary,
+            payload: Json(r.payload),
+        }
+    }
+
+    fn from_event(e: &EventRecord) -> Self {
+        TimelineEntry {
+            sequence: e.sequence as i64,
+            position: e.position.cursor(),
+            event_type: e.event_type.clone(),
+            actor: e.actor.clone(),
+            actor_kind: e.actor_kind.clone(),
+            channel: e.channel.clone(),
+            at: e.event.at(),
+            recorded_at: e.recorded_at,
+            summary: summary::render(&e.event),
+            payload: Json(e.payload()),
+        }
+    }
+}
+
+/// Where a ticket view came from.
+#[derive(Debug, Clone)]
+enum Detail {
+    /// The `tickets` read model: timeline and comments from it too.
+    ReadModel,
+    /// Folded from the ticket's own events up to a point (as-of replay).
+    Folded {
+        events: Arc<Vec<EventRecord>>,
+        comments: Vec<DomainComment>,
+    },
+}
+
+/// A ticket.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Ticket", complex)]
+pub struct TicketView {
+    #[graphql(skip)]
+    pub uuid: Uuid,
+    pub number: String,
+    pub title: String,
+    pub description: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub resolution: Option<Resolution>,
+    pub resolution_summary: Option<String>,
+    #[graphql(skip)]
+    pub duplicate_of_uuid: Option<Uuid>,
+    pub source: Source,
+    pub source_ip: Option<String>,
+    pub destination_ip: Option<String>,
+    pub rule_name: Option<String>,
+    pub vendor: Option<String>,
+    pub fingerprint: Option<String>,
+    /// Username of the assignee.
+    pub assignee: Option<String>,
+    /// Display name of the assignee when assigned.
+    pub assignee_name: Option<String>,
+    pub tags: Vec<String>,
+    pub observables: Vec<Observable>,
+    pub comment_count: i64,
+    pub alert_count: i64,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_seen: Option<DateTime<Utc>>,
+    pub asset: Option<Asset>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Number of events applied.
+    pub version: i64,
+    #[graphql(skip)]
+    pub last_position: Option<Position>,
+    #[graphql(skip)]
+    detail: Detail,
+}
+
+#[ComplexObject]
+impl TicketView {
+    async fn id(&self) -> ID {
+        ID(self.uuid.to_string())
+    }
+
+    async fn duplicate_of(&self) -> Option<ID> {
+        self.duplicate_of_uuid.map(|u| ID(u.to_string()))
+    }
+
+    /// Position of the ticket's last event (an opaque cursor).
+    async fn position(&self) -> Option<String> {
+        self.last_position.map(|p| p.cursor())
+    }
+
+    /// Who did what, when (oldest first).
+    #[graphql(complexity = "5 + child_complexity * 20")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 200)] first: i32,
+    ) -> async_graphql::Result<Vec<TimelineEntry>> {
+        let first = first.clamp(0, 1000);
+        match &self.detail {
+            Detail::ReadModel => {
+                let read = ctx.data::<ReadModels>()?;
+                Ok(read
+                    .timeline(self.uuid, i64::from(first))
+                    .await?
+                    .into_iter()
+                    .map(TimelineEntry::from_row)
+                    .collect())
+            }
+            Detail::Folded { events, .. } => Ok(events
+                .iter()
+                .take(first as usize)
+                .map(TimelineEntry::from_event)
+                .collect()),
+        }
+    }
+
+    /// The ticket's events from the event store, oldest first (for a ticket
+    /// replayed as of a point, those up to that point).
+    #[graphql(complexity = "10 + child_complexity * 20")]
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketEventView>> {
+        let records: Vec<Arc<EventRecord>> = match &self.detail {
+            Detail::ReadModel => {
+                let store = ctx.data::<platform::event_store::TicketStore>()?;
+                store
+                    .history(self.uuid)
+                    .await
+                    .map_err(QueryError::from)?
+                    .into_iter()
+                    .map(|e| EventRecord::from_stored(e).map(Arc::new))
+                    .collect::<QueryResult<_>>()?
+            }
+            Detail::Folded { events, .. } => events.iter().cloned().map(Arc::new).collect(),
+        };
+        Ok(records
+            .into_iter()
+            .map(|record| TicketEventView {
+                record,
+                ticket: None,
+            })
+            .collect())
+    }
+
+    #[graphql(complexity = "5 + child_complexity * 20")]
+    async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketComment>> {
+        match &self.detail {
+            Detail::ReadModel => {
+                let read = ctx.data::<ReadModels>()?;
+                Ok(read
+                    .timeline(self.uuid, 10_000)
+                    .await?
+                    .into_iter()
+                    .filter(|r| r.event_type == "CommentAdded")
+                    .map(|r| {
+                        let body = r.payload.get("CommentAdded").unwrap_or(&r.payload);
+                        TicketComment {
+                            id: body
+                                .get("comment_id")
+                                .and_then(Value::as_str)
+                                .map(|s| ID(s.to_string())),
+                            author: r.actor,
+                            body: body
+                                .get("body")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                            at: r.at,
+                        }
+                    })
+                    .collect())
+            }
+            Detail::Folded { comments, .. } => Ok(comments
+                .iter()
+                .map(|c| TicketComment {
+                    id: Some(ID(c.id.to_string())),
+                    author: c.author.clone(),
+                    body: c.body.clone(),
+                    at: c.at,
+                })
+                .collect()),
+        }
+    }
+}
+
+impl TicketView {
+    pub fn from_row(r: &TicketRow) -> QueryResult<Self> {
+        let observables = r
+            .observables
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|o| serde_json::from_value::<domain::Observable>(o.clone()).ok())
+                    .map(|o| Observable {
+                        kind: o.kind.into(),
+                        value: o.value,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(TicketView {
+            uuid: r.id,
+            number: r.number.clone(),
+            title: r.title.clone(),
+            description: r.description.clone(),
+            status: parse::<domain::Status>("status", &r.status)?.into(),
+            severity: parse::<domain::Severity>("severity", &r.severity)?.into(),
+            resolution: r
+                .resolution
+                .as_deref()
+                .map(|s| parse::<domain::Resolution>("resolution", s).map(Into::into))
+                .transpose()?,
+            resolution_summary: r.resolution_summary.clone(),
+            duplicate_of_uuid: r.duplicate_of,
+            source: parse::<domain::Source>("source", &r.source)?.into(),
+            source_ip: r.source_ip.clone(),
+            destination_ip: r.destination_ip.clone(),
+            rule_name: r.rule_name.clone(),
+            vendor: r.vendor.clone(),
+            fingerprint: r.fingerprint.clone(),
+            assignee: r.assignee.clone(),
+            assignee_name: r.assignee_name.clone(),
+            tags: r.tags.clone(),
+            observables,
+            comment_count: i64::from(r.comment_count),
+            alert_count: r.alert_count,
+            first_seen: r.first_seen,
+            last_seen: r.last_seen,
+            asset: r.asset.as_ref().and_then(asset_from),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            acknowledged_at: r.acknowledged_at,
+            resolved_at: r.resolved_at,
+            version: r.version,
+            last_position: r
+                .last_position_tx
+                .parse::<u64>()
+                .ok()
+                .map(|tx| Position::new(tx, r.last_position)),
+            detail: Detail::ReadModel,
+        })
+    }
+
+    /// A ticket folded with the domain's `apply` from its first `events`
+    /// (the same code as the write side); `None` before it was opened.
+    pub fn folded(events: Vec<EventRecord>) -> Option<Self> {
+        use cqrs_es::Aggregate;
+        let mut ticket = domain::Ticket::default();
+        let mut assignee_name = None;
+        for e in &events {
+            match &e.event {
+                domain::TicketEvent::TicketAssigned {
+                    assignee_name: name,
+                    ..
+                } => assignee_name = Some(name.clone()),
+                domain::TicketEvent::TicketUnassigned { .. } => assignee_name = None,
+                _ => {}
+            }
+            ticket.apply(e.event.clone());
+        }
+        let last_position = events.last().map(|e| e.position);
+        Self::from_domain(ticket, assignee_name, last_position, events)
+    }
+
+    fn from_domain(
+        t: domain::Ticket,
+        assignee_name: Option<String>,
+        last_position: Option<Position>,
+        events: Vec<EventRecord>,
+    ) -> Option<Self> {
+        let (Some(id), Some(status), Some(severity), Some(source), Some(created_at)) =
+            (t.id, t.status, t.severity, t.source, t.created_at)
+        else {
+            return None;
+        };
+        let origin = t.origin.clone().unwrap_or_default();
+        Some(TicketView {
+            uuid: id,
+            number: t.number.clone().unwrap_or_default(),
+            title: t.title,
+            description: t.description,
+            status: status.into(),
+            severity: severity.into(),
+            resolution: t.resolution.map(Into::into),
+            resolution_summary: t.resolution_summary,
+            duplicate_of_uuid: t.duplicate_of,
+            source: source.into(),
+            source_ip: t.source_ip.map(|ip| ip.to_string()),
+            destination_ip: t.destination_ip.map(|ip| ip.to_string()),
+            rule_name: origin.rule_name,
+            vendor: origin.vendor,
+            fingerprint: origin.fingerprint,
+            assignee: t.assignee,
+            assignee_name,
+            tags: t.tags.into_iter().collect(),
+            observables: t
+                .observables
+                .into_iter()
+                .map(|o| Observable {
+                    kind: o.kind.into(),
+                    value: o.value,
+                })
+                .collect(),
+            comment_count: t.comments.len() as i64,
+            alert_count: i64::try_from(t.alert_count).unwrap_or(i64::MAX),
+            first_seen: t.first_seen,
+            last_seen: t.last_seen,
+            asset: None,
+            created_at,
+            updated_at: t.updated_at.unwrap_or(created_at),
+            acknowledged_at: t.acknowledged_at,
+            resolved_at: t.resolved_at,
+            version: i64::try_from(t.version).unwrap_or(i64::MAX),
+            last_position,
+            detail: Detail::Folded {
+                events: Arc::new(events),
+                comments: t.comments,
+            },
+        })
+    }
+}
+
+/// An event of a ticket, straight from the event store.
+#[derive(Debug, Clone)]
+pub struct TicketEventView {
+    pub record: Arc<EventRecord>,
+    /// The read-model row of its ticket when the event was delivered, if known.
+    pub ticket: Option<Arc<TicketRow>>,
+}
+
+#[Object(name = "TicketEvent")]
+impl TicketEventView {
+    /// Where the event is in the global order: an opaque cursor to resume after.
+    async fn position(&self) -> String {
+        self.record.position.cursor()
+    }
+    /// The ticket's version after this event (1 for the opening).
+    async fn sequence(&self) -> i64 {
+        self.record.sequence as i64
+    }
+    async fn ticket_id(&self) -> ID {
+        ID(self.record.ticket_id.to_string())
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        &self.record.event_type
+    }
+    /// When the event was stored.
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.record.recorded_at
+    }
+    /// When it happened (the command's clock).
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.record.event.at()
+    }
+    async fn actor(&self) -> &str {
+        &self.record.actor
+    }
+    async fn actor_kind(&self) -> Option<&str> {
+        self.record.actor_kind.as_deref()
+    }
+    async fn channel(&self) -> Option<&str> {
+        self.record.channel.as_deref()
+    }
+    async fn summary(&self) -> String {
+        summary::render(&self.record.event)
+    }
+    /// The event's fields (today's schema).
+    async fn payload(&self) -> Json<Value> {
+        Json(self.record.payload())
+    }
+    /// The ticket as the read model has it now.
+    #[graphql(complexity = "5 + child_complexity")]
+    async fn ticket(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TicketView>> {
+        if let Some(row) = &self.ticket {
+            return Ok(Some(TicketView::from_row(row)?));
+        }
+        let read = ctx.data::<ReadModels>()?;
+        Ok(read
+            .ticket_by_id(self.record.ticket_id)
+            .await?
+            .as_ref()
+            .map(TicketView::from_row)
+            .transpose()?)
+    }
+}
+
+/// Filters of ticket lists and event streams; criteria combine with AND.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Any of these tickets.
+    pub ids: Option<Vec<ID>>,
+    /// Any of these statuses.
+    pub status: Option<Vec<Status>>,
+    /// Any of these severities.
+    pub severity: Option<Vec<Severity>>,
+    /// Any of these sources.
+    pub source: Option<Vec<Source>>,
+    /// Assigned to this username.
+    pub assignee: Option<String>,
+    /// true: only unassigned tickets; false: only assigned ones.
+    pub unassigned: Option<bool>,
+    /// Carrying this tag.
+    pub tag: Option<String>,
+    /// Carrying all of these tags.
+    pub tags: Option<Vec<String>>,
+    /// Created at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before this instant.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Free text over title, description, comments and observables (every word must match).
+    pub text: Option<String>,
+}
+
+const FILTER_LIST_MAX: usize = 100;
+const TEXT_MAX: usize = 500;
+
+impl TicketFilter {
+    pub fn spec(&self) -> QueryResult<FilterSpec> {
+        fn list<T: Copy, U>(
+            name: &str,
+            v: &Option<Vec<T>>,
+            f: impl Fn(T) -> U,
+        ) -> QueryResult<Vec<U>> {
+            let v = v.as_deref().unwrap_or_default();
+            if v.len() > FILTER_LIST_MAX {
+                return Err(QueryError::bad_input(format!(
+                    "filter.{name}: at most {FILTER_LIST_MAX} values"
+                )));
+            }
+            Ok(v.iter().map(|x| f(*x)).collect())
+        }
+        let ids = self.ids.as_deref().unwrap_or_default();
+        if ids.len() > FILTER_LIST_MAX {
+            return Err(QueryError::bad_input(format!(
+                "filter.ids: at most {FILTER_LIST_MAX} values"
+            )));
+        }
+        let ids = ids
+            .iter()
+            .map(|id| {
+                Uuid::parse_str(id.as_str()).map_err(|_| {
+                    QueryError::bad_input(format!(
+                        "filter.ids: '{}' is not a ticket id",
+                        id.as_str()
+                    ))
+                })
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        let mut tags: Vec<String> = self.tags.clone().unwrap_or_default();
+        if let Some(t) = &self.tag {
+            tags.push(t.clone());
+        }
+        if tags.len() > FILTER_LIST_MAX {
+            return Err(QueryError::bad_input("filter.tags: too many tags"));
+        }
+        let tags = tags
+            .iter()
+            .map(|t| {
+                domain::values::tag(t)
+                    .map_err(|e| QueryError::bad_input(format!("filter.tag: {e}")))
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        let text = match self.text.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.chars().count() > TEXT_MAX => {
+                return Err(QueryError::bad_input(format!(
+                    "filter.text: at most {TEXT_MAX} characters"
+                )))
+            }
+            Some(t) if t.contains('\0') => {
+                return Err(QueryError::bad_input("filter.text: must not contain NUL"))
+            }
+            Some(t) => Some(t.to_string()),
+        };
+        let mut spec = FilterSpec {
+            ids,
+            statuses: list("status", &self.status, |s| domain::Status::from(s).as_str())?,
+            severities: list("severity", &self.severity, |s| {
+                domain::Severity::from(s).as_str()
+            })?,
+            sources: list("source", &self.source, |s| domain::Source::from(s).as_str())?,
+            assignee: self.assignee.as_ref().map(|a| a.trim().to_string()),
+            unassigned: self.unassigned,
+            tags,
+            created_after: self.created_after,
+            created_before: self.created_before,
+            text,
+        };
+        spec.statuses.dedup();
+        spec.severities.dedup();
+        spec.sources.dedup();
+        Ok(spec)
+    }
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketOrderField {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    Severity,
+    Number,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OrderDirection {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(InputObject, Debug, Clone, Copy, Default)]
+pub struct TicketOrder {
+    #[graphql(default)]
+    pub field: TicketOrderField,
+    #[graphql(default)]
+    pub direction: OrderDirection,
+}
+
+impl TicketOrder {
+    pub fn spec(&self) -> OrderSpec {
+        OrderSpec {
+            field: match self.field {
+                TicketOrderField::CreatedAt => OrderField::CreatedAt,
+                TicketOrderField::UpdatedAt => OrderField::UpdatedAt,
+                TicketOrderField::Severity => OrderField::Severity,
+                TicketOrderField::Number => OrderField::Number,
+            },
+            descending: self.direction == OrderDirection::Desc,
+        }
+    }
+}
+
+/// A page of tickets (Relay connection).
+pub struct TicketConnection {
+    /// Each ticket with its place in the ordering (cursors are made on demand).
+    pub(crate) items: Vec<(Arc<TicketView>, Keyset)>,
+    pub(crate) has_next: bool,
+    pub(crate) has_previous: bool,
+    pub(crate) order: OrderSpec,
+    pub(crate) filter: FilterSpec,
+}
+
+impl TicketConnection {
+    pub(crate) fn new(
+        rows: Vec<TicketRow>,
+        has_next: bool,
+        has_previous: bool,
+        order: OrderSpec,
+        filter: FilterSpec,
+    ) -> QueryResult<Self> {
+        let items = rows
+            .iter()
+            .map(|r| Ok((Arc::new(TicketView::from_row(r)?), order.keyset_of(r))))
+            .collect::<QueryResult<Vec<_>>>()?;
+        Ok(TicketConnection {
+            items,
+            has_next,
+            has_previous,
+            order,
+            filter,
+        })
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+pub struct TicketEdge {
+    node: Arc<TicketView>,
+    keyset: Keyset,
+    order: OrderSpec,
+}
+
+#[Object]
+impl TicketEdge {
+    async fn cursor(&self) -> String {
+        self.order.cursor(self.keyset)
+    }
+    async fn node(&self) -> &TicketView {
+        &self.node
+    }
+}
+
+#[Object]
+impl TicketConnection {
+    async fn edges(&self) -> Vec<TicketEdge> {
+        self.items
+            .iter()
+            .map(|(node, keyset)| TicketEdge {
+                node: node.clone(),
+                keyset: *keyset,
+                order: self.order,
+            })
+            .collect()
+    }
+    async fn nodes(&self) -> Vec<&TicketView> {
+        self.items.iter().map(|(n, _)| n.as_ref()).collect()
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: self.has_previous,
+            start_cursor: self.items.first().map(|(_, k)| self.order.cursor(*k)),
+            end_cursor: self.items.last().map(|(_, k)| self.order.cursor(*k)),
+        }
+    }
+    /// Tickets matching the filter, over all pages.
+    #[graphql(complexity = 10)]
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let read = ctx.data::<ReadModels>()?;
+        Ok(read.ticket_count(&self.filter).await?)
+    }
+}
+
+/// A user, for assignee pickers.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// The caller.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "Me")]
+pub struct MeView {
+    /// Username, or client id for OAuth2 clients.
+    pub name: String,
+    pub kind: ActorKind,
+    pub roles: Vec<Role>,
+    pub display_name: Option<String>,
+    /// Seconds since the epoch when the access token expires.
+    pub token_expires_at: i64,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct StatusSeverityCount {
+    pub status: Status,
+    pub severity: Severity,
+    pub count: i64,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct DailyStats {
+    pub day: chrono::NaiveDate,
+    pub opened: i64,
+    pub resolved: i64,
+    pub acknowledged: i64,
+    /// Mean seconds from opening to first acknowledgement, of those acknowledged that day.
+    pub mean_time_to_acknowledge_seconds: Option<f64>,
+    /// Mean seconds from opening to resolution, of those resolved that day.
+    pub mean_time_to_resolve_seconds: Option<f64>,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RuleStats {
+    pub rule_name: String,
+    pub tickets: i64,
+    pub alerts: i64,
+}
+
+/// Dashboard figures, from the `stats` read model.
+pub struct DashboardStats {
+    pub(crate) open: Vec<StatusSeverityCount>,
+}
+
+#[Object]
+impl DashboardStats {
+    /// Tickets not yet resolved.
+    async fn open_tickets(&self) -> i64 {
+        self.open.iter().map(|c| c.count).sum()
+    }
+    /// Open tickets by status and severity.
+    async fn open_by_status_severity(&self) -> &[StatusSeverityCount] {
+        &self.open
+    }
+    /// Per day, the last `days` days (UTC), oldest first.
+    async fn daily(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] days: i32,
+    ) -> async_graphql::Result<Vec<DailyStats>> {
+        Ok(daily(ctx, days).await?)
+    }
+    /// Mean time to acknowledge over the last `days` days, in seconds.
+    async fn mean_time_to_acknowledge_seconds(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] days: i32,
+    ) -> async_graphql::Result<Option<f64>> {
+        let rows = daily(ctx, days).await?;
+        let n: i64 = rows.iter().map(|d| d.acknowledged).sum();
+        let sum: f64 = rows
+            .iter()
+            .map(|d| d.mean_time_to_acknowledge_seconds.unwrap_or(0.0) * d.acknowledged as f64)
+            .sum();
+        Ok((n > 0).then(|| sum / n as f64))
+    }
+    /// Mean time to resolve over the last `days` days, in seconds.
+    async fn mean_time_to_resolve_seconds(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] days: i32,
+    ) -> async_graphql::Result<Option<f64>> {
+        let rows = daily(ctx, days).await?;
+        let n: i64 = rows.iter().map(|d| d.resolved).sum();
+        let sum: f64 = rows
+            .iter()
+            .map(|d| d.mean_time_to_resolve_seconds.unwrap_or(0.0) * d.resolved as f64)
+            .sum();
+        Ok((n > 0).then(|| sum / n as f64))
+    }
+    /// Alert rules that opened the most tickets.
+    async fn top_rules(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+    ) -> async_graphql::Result<Vec<RuleStats>> {
+        let read = ctx.data::<ReadModels>()?;
+        Ok(read
+            .top_rules(i64::from(first.clamp(0, 100)))
+            .await?
+            .into_iter()
+            .map(|(rule_name, tickets, alerts)| RuleStats {
+                rule_name,
+                tickets,
+                alerts,
+            })
+            .collect())
+    }
+}
+
+async fn daily(ctx: &Context<'_>, days: i32) -> QueryResult<Vec<DailyStats>> {
+    let read = ctx
+        .data::<ReadModels>()
+        .map_err(|_| QueryError::Internal("no read models in context".into()))?;
+    let days = days.clamp(1, 366);
+    let since = (Utc::now() - chrono::Duration::days(i64::from(days - 1))).date_naive();
+    Ok(read
+        .daily(since)
+        .await?
+        .into_iter()
+        .map(|d| DailyStats {
+            day: d.day,
+            opened: d.opened,
+            resolved: d.resolved,
+            acknowledged: d.acknowledged,
+            mean_time_to_acknowledge_seconds: (d.acknowledged > 0)
+                .then(|| d.ack_seconds_sum / d.acknowledged as f64),
+            mean_time_to_resolve_seconds: (d.resolved > 0)
+                .then(|| d.resolve_seconds_sum / d.resolved as f64),
+        })
+        .collect())
+}
+
+impl DashboardStats {
+    pub(crate) async fn load(read: &ReadModels) -> QueryResult<Self> {
+        let open = read
+            .open_by_status_severity()
+            .await?
+            .into_iter()
+            .map(|(status, severity, count)| {
+                Ok(StatusSeverityCount {
+                    status: parse::<domain::Status>("status", &status)?.into(),
+                    severity: parse::<domain::Severity>("severity", &severity)?.into(),
+                    count,
+                })
+            })
+            .collect::<QueryResult<Vec<_>>>()?;
+        Ok(DashboardStats { open })
+    }
+}

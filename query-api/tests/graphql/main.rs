@@ -1,0 +1,10 @@
+//! The query API end to end: a real server on a socket, its own database,
+//! commands through the event store, read models from the real projector.
+
+mod harness;
+
+mod as_of;
+mod limits_auth;
+mod queries;
+mod subscriptions;
+mod ws_protocol;

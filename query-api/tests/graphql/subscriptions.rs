@@ -1,0 +1,296 @@
+//! Subscriptions: live delivery, per-ticket updates, filters, and resuming
+//! after a dropped connection with no gap and no duplicate, also when the
+//! events around the resume point were committed out of position order.
+
+use std::time::Duration;
+
+use domain::{Command, Role, Severity, TicketEvent};
+use platform::position::Position;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::harness::{pos, spawn, Harness, Ws};
+
+const EVENTS: &str = "subscription($after: String, $filter: TicketFilter) {
+  ticketEvents(afterPosition: $after, filter: $filter) { position sequence ticketId type actor payload }
+}";
+
+async fn subscribe(ws: &mut Ws, id: &str, query: &str, variables: Value) {
+    ws.send(
+        json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
+    )
+    .await;
+}
+
+/// The next `n` events of subscription `id`.
+async fn next_events(ws: &mut Ws, id: &str, n: usize) -> Vec<Value> {
+    let mut out = vec![];
+    while out.len() < n {
+        let msg = ws.recv().await;
+        assert_eq!(msg["id"], id, "{msg}");
+        assert_eq!(msg["type"], "next", "{msg}");
+        assert!(msg["payload"].get("errors").is_none(), "{msg}");
+        out.push(msg["payload"]["data"]["ticketEvents"].clone());
+    }
+    out
+}
+
+/// A comment event written with plain SQL inside `tx`, as the event store would.
+async fn insert_comment(
+    tx: &mut sqlx::PgConnection,
+    ticket: Uuid,
+    sequence: i64,
+    body: &str,
+) -> Position {
+    let event = TicketEvent::CommentAdded {
+        comment_id: Uuid::new_v4(),
+        body: body.into(),
+        by: "slowpoke".into(),
+        at: chrono::Utc::now(),
+    };
+    let row: (String, i64) = sqlx::query_as(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+         VALUES ('Ticket', $1, $2, 'CommentAdded', '1.0', $3, $4)
+         RETURNING transaction_id::text, global_position",
+    )
+    .bind(ticket.to_string())
+    .bind(sequence)
+    .bind(serde_json::to_value(&event).expect("json"))
+    .bind(json!({"actor": "slowpoke", "actor_kind": "user", "channel": "api"}))
+    .fetch_one(&mut *tx)
+    .await
+    .expect("insert event");
+    Position::new(row.0.parse().expect("xid"), row.1)
+}
+
+async fn feed_order(h: &Harness) -> Vec<Position> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT transaction_id::text, global_position FROM events ORDER BY transaction_id, global_position",
+    )
+    .fetch_all(&h.pool)
+    .await
+    .expect("events");
+    rows.into_iter()
+        .map(|(tx, p)| Position::new(tx.parse().expect("xid"), p))
+        .collect()
+}
+
+#[tokio::test]
+async fn live_events_and_ticket_updates_arrive() {
+    let h = spawn().await;
+    let token = h.user("lead", Role::Lead).await;
+    let (t1, _) = h.open("lead", "first", Severity::High).await;
+    h.project().await;
+
+    let mut ws = h.ws_acked(&token).await;
+    subscribe(&mut ws, "events", EVENTS, json!({})).await;
+    subscribe(
+        &mut ws,
+        "updated",
+        "subscription($id: ID!) { ticketUpdated(id: $id, afterVersion: 0) { number status version } }",
+        json!({"id": t1}),
+    )
+    .await;
+    // afterVersion 0: the current state first.
+    let first = ws.recv().await;
+    assert_eq!(first["id"], "updated", "{first}");
+    assert_eq!(first["payload"]["data"]["ticketUpdated"]["version"], 1);
+    // Live-only subscriptions start when the server has polled them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = h.exec(t1, "lead", Command::Start).await;
+    let (t2, _) = h.open("lead", "second", Severity::Low).await;
+    h.project().await;
+
+    let mut events = vec![];
+    let mut update = None;
+    while events.len() < 2 || update.is_none() {
+        let msg = ws.recv().await;
+        match msg["id"].as_str() {
+            Some("events") => events.push(msg["payload"]["data"]["ticketEvents"].clone()),
+            Some("updated") => update = Some(msg["payload"]["data"]["ticketUpdated"].clone()),
+            _ => panic!("unexpected {msg}"),
+        }
+    }
+    assert_eq!(events[0]["type"], "WorkStarted");
+    assert_eq!(events[0]["ticketId"], t1.to_string().as_str());
+    assert_eq!(
+        events[0]["position"],
+        started.position.expect("position").cursor().as_str()
+    );
+    assert_eq!(events[0]["actor"], "lead");
+    assert_eq!(events[1]["type"], "TicketOpened");
+    assert_eq!(events[1]["ticketId"], t2.to_string().as_str());
+    assert_eq!(events[1]["payload"]["title"], "second");
+    let update = update.expect("update");
+    assert_eq!(update["status"], "IN_PROGRESS");
+    assert_eq!(update["version"], 2);
+    ws.expect_silence(Duration::from_millis(300)).await;
+
+    // complete: nothing more for that id; the id can be used again.
+    ws.send(json!({"id": "events", "type": "complete"})).await;
+    h.exec(t2, "lead", Command::Start).await;
+    h.project().await;
+    ws.expect_silence(Duration::from_millis(500)).await;
+    subscribe(
+        &mut ws,
+        "events",
+        EVENTS,
+        json!({"after": events[1]["position"]}),
+    )
+    .await;
+    let again = next_events(&mut ws, "events", 1).await;
+    assert_eq!(again[0]["type"], "WorkStarted");
+    assert_eq!(again[0]["ticketId"], t2.to_string().as_str());
+}
+
+#[tokio::test]
+async fn filtered_events_only_of_matching_tickets() {
+    let h = spawn().await;
+    let token = h.user("lead", Role::Lead).await;
+    let (_low, low_open) = h.open("lead", "low one", Severity::Low).await;
+    let (crit, _) = h.open("lead", "critical one", Severity::Critical).await;
+    h.exec(
+        crit,
+        "lead",
+        Command::Comment {
+            body: "zebra crossing".into(),
+        },
+    )
+    .await;
+    h.project().await;
+    let mut ws = h.ws_acked(&token).await;
+    let after = low_open.position.expect("position").cursor();
+    subscribe(
+        &mut ws,
+        "crit",
+        EVENTS,
+        json!({"after": after, "filter": {"severity": ["CRITICAL"]}}),
+    )
+    .await;
+    subscribe(
+        &mut ws,
+        "text",
+        EVENTS,
+        json!({"after": after, "filter": {"text": "zebra"}}),
+    )
+    .await;
+    let mut by_id: std::collections::HashMap<String, Vec<Value>> = Default::default();
+    for _ in 0..4 {
+        let msg = ws.recv().await;
+        by_id
+            .entry(msg["id"].as_str().unwrap_or_default().to_string())
+            .or_default()
+            .push(msg["payload"]["data"]["ticketEvents"].clone());
+    }
+    for id in ["crit", "text"] {
+        let types: Vec<&str> = by_id[id]
+            .iter()
+            .filter_map(|e| e["type"].as_str())
+            .collect();
+        assert_eq!(types, ["TicketOpened", "CommentAdded"], "{id}");
+        assert!(by_id[id]
+            .iter()
+            .all(|e| e["ticketId"] == crit.to_string().as_str()));
+    }
+    ws.expect_silence(Duration::from_millis(300)).await;
+}
+
+#[tokio::test]
+async fn resume_after_a_dropped_connection_has_no_gap_nor_duplicate_with_out_of_order_commits() {
+    let h = spawn().await;
+    let token = h.user("lead", Role::Lead).await;
+    let (t1, e1) = h.open("lead", "one", Severity::Medium).await;
+    let (t2, _) = h.open("lead", "two", Severity::Medium).await;
+    h.project().await;
+
+    // Catch up from E1, then live.
+    let mut ws = h.ws_acked(&token).await;
+    let e1 = e1.position.expect("position").cursor();
+    subscribe(&mut ws, "s", EVENTS, json!({"after": e1})).await;
+    let mut received = next_events(&mut ws, "s", 1).await;
+    assert_eq!(received[0]["ticketId"], t2.to_string().as_str());
+    h.exec(
+        t1,
+        "lead",
+        Command::Comment {
+            body: "live one".into(),
+        },
+    )
+    .await;
+    h.project().await;
+    received.extend(next_events(&mut ws, "s", 1).await);
+    assert_eq!(received[1]["payload"]["body"], "live one");
+    drop(ws);
+
+    // While disconnected: A takes the lower position but commits last.
+    let mut slow = h.pool.acquire().await.expect("conn");
+    sqlx::query("BEGIN")
+        .execute(&mut *slow)
+        .await
+        .expect("begin");
+    let a = insert_comment(&mut slow, t1, 3, "slow A").await;
+    let mut fast = h.pool.acquire().await.expect("conn");
+    let b = insert_comment(&mut fast, t2, 2, "fast B").await;
+    let c = insert_comment(&mut fast, t2, 3, "fast C").await;
+    assert!(a.global_position < b.global_position && b.global_position < c.global_position);
+    h.project_now().await; // held back by A: nothing to apply yet
+
+    // Resume from the last position seen: nothing yet (A still running).
+    let last = received[1]["position"]
+        .as_str()
+        .expect("position")
+        .to_string();
+    let mut ws = h.ws_acked(&token).await;
+    subscribe(&mut ws, "s", EVENTS, json!({"after": last})).await;
+    ws.expect_silence(Duration::from_millis(400)).await;
+
+    sqlx::query("COMMIT")
+        .execute(&mut *slow)
+        .await
+        .expect("commit A");
+    h.project().await;
+    let after_commit = next_events(&mut ws, "s", 1).await;
+    assert_eq!(after_commit[0]["payload"]["body"], "slow A");
+    assert_eq!(pos(after_commit[0]["position"].as_str().expect("pos")), a);
+    received.extend(after_commit);
+
+    // Drop in the middle of that batch, resume after A: B and C, once.
+    drop(ws);
+    let mut ws = h.ws_acked(&token).await;
+    let after_a = a.cursor();
+    subscribe(&mut ws, "s", EVENTS, json!({"after": after_a})).await;
+    let rest = next_events(&mut ws, "s", 2).await;
+    assert_eq!(rest[0]["payload"]["body"], "fast B");
+    assert_eq!(rest[1]["payload"]["body"], "fast C");
+    received.extend(rest);
+
+    // And live again after the resume.
+    let last_one = h
+        .exec(
+            t2,
+            "lead",
+            Command::Comment {
+                body: "after resume".into(),
+            },
+        )
+        .await;
+    h.project().await;
+    received.extend(next_events(&mut ws, "s", 1).await);
+    ws.expect_silence(Duration::from_millis(300)).await;
+
+    // Exactly the feed after E1, in feed order, each once.
+    let got: Vec<Position> = received
+        .iter()
+        .map(|e| pos(e["position"].as_str().expect("position")))
+        .collect();
+    let e1 = pos(&e1);
+    let expected: Vec<Position> = feed_order(&h)
+        .await
+        .into_iter()
+        .filter(|p| *p > e1)
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(got.last().copied(), last_one.position);
+    assert!(got.contains(&b) && got.contains(&c));
+}
