@@ -204,7 +204,7 @@ pub fn command(kind: u8, variant: u8, other: Option<(Uuid, String)>) -> Command 
         15 => Command::RecordSiemUpdate(SiemUpdate {
             incident_id: format!("INC-{}", v % 3),
             status: Some(["Active", "Cleared"][v % 2].into()),
-            repeat_count: (v % 2 == 0).then_some(3 + v as u64),
+            repeat_count: v.is_multiple_of(2).then_some(3 + v as u64),
             raw: Some("<incident/>".into()),
         }),
         _ => Command::Comment { body: "ok".into() },
