@@ -201,4 +201,5 @@ DATABASE_URL="$db" TICKETERA_HTTP_ADDR="127.0.0.1:$hport" TICKETERA_SYSLOG_UDP_A
   RUST_LOG=warn "$bin" serve >"$work/serve.out" 2>"$work/serve.err" &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-"$target/ingest_latency" "http://127.0.0.1:$hport" "127.0.0.1:$port" bench-admin-password 100 20
+BENCH_TICKETERA_DATABASE_URL="$db" "$target/ingest_latency" "http://127.0.0.1:$hport" "127.0.0.1:$port" bench-admin-password 100 20
+echo "  (load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"

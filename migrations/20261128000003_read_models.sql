@@ -3,20 +3,11 @@
 -- one transaction (queries never see an empty or half-built model). Each
 -- schema carries its own checkpoint, which therefore swaps with it.
 --
--- Wake-up hint for feed consumers: one NOTIFY per writing transaction,
--- delivered at commit (NOTIFY alone is lossy: consumers also poll).
-CREATE FUNCTION events_notify_appended() RETURNS trigger
-    LANGUAGE plpgsql AS
-$$
-BEGIN
-    PERFORM pg_notify('events_appended', '');
-    RETURN NULL;
-END;
-$$;
-
-CREATE TRIGGER events_appended
-    AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION events_notify_appended();
+-- Feed consumers are woken by polling with backoff, and by a NOTIFY on
+-- `events_appended` that the event store sends after commits, outside the
+-- appending transaction: a NOTIFY inside it (e.g. from a trigger) holds
+-- Postgres's notify-queue lock until the commit is flushed, and every
+-- concurrent command would then commit one at a time.
 
 -- The `tickets` projection: list and detail, full-text search, timeline.
 -- `indexed => false` leaves out every index but the tickets' primary key:

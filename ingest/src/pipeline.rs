@@ -102,15 +102,6 @@ impl QueueReceiver {
     }
 }
 
-/// What handling one message came to (for the webhook's answer and tests).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Handled {
-    Alert,
-    NotAlert,
-    Suppressed,
-    DeadLettered,
-}
-
 /// Parses and decides one batch; alerts go to the correlator (which never
 /// makes the caller wait on the database), failures to the dead letters.
 pub fn handle_batch(

@@ -32,6 +32,9 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(5))
+        // A ping on every checkout is a round trip per query; a dead
+        // connection fails its query instead, and is replaced.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(DbError::Connect)

@@ -240,6 +240,7 @@ pub struct TicketStore {
     codec: EventCodec,
     services: Arc<dyn TicketServices>,
     cache: Arc<Mutex<TicketCache>>,
+    appended: Arc<tokio::sync::Notify>,
 }
 
 #[derive(Default)]
@@ -279,12 +280,17 @@ impl TicketCache {
 
 impl TicketStore {
     pub fn new(pool: PgPool, services: Arc<dyn TicketServices>) -> Self {
+        let appended = Arc::new(tokio::sync::Notify::new());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(send_appended_hints(pool.clone(), appended.clone()));
+        }
         TicketStore {
             repo: Arc::new(PostgresEventRepository::new(pool.clone())),
             pool,
             codec: EventCodec::default(),
             services,
             cache: Arc::new(Mutex::new(TicketCache::default())),
+            appended,
         }
     }
 
@@ -445,6 +451,7 @@ impl TicketStore {
             outcome.position = Some(position_of(&row)?);
             let answer = respond(&outcome);
             self.remember(id, &outcome.ticket);
+            self.appended.notify_one();
             return Ok((outcome, answer));
         }
         let mut tx = self.pool.begin().await?;
@@ -505,6 +512,7 @@ impl TicketStore {
         }
         tx.commit().await?;
         self.remember(id, &outcome.ticket);
+        self.appended.notify_one();
         Ok((outcome, answer))
     }
 
@@ -665,5 +673,36 @@ impl TicketStore {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+}
+
+/// Tells feed consumers (`LISTEN events_appended`) that events were
+/// committed: one NOTIFY per burst of commits (`Notify` coalesces), sent
+/// outside the commands' transactions so they never wait on the notify-queue
+/// lock. A hint only: consumers poll as well.
+async fn send_appended_hints(pool: PgPool, appended: Arc<tokio::sync::Notify>) {
+    loop {
+        appended.notified().await;
+        if pool.is_closed() {
+            return;
+        }
+        let sent = async {
+            let mut tx = pool.begin().await?;
+            // Nothing to make durable: the events already are.
+            sqlx::query("SET LOCAL synchronous_commit = off")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SELECT pg_notify('events_appended', '')")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = sent {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::debug!(error = %e, "events_appended hint not sent; consumers poll anyway");
+        }
     }
 }

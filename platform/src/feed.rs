@@ -44,6 +44,35 @@ pub async fn read_after<'e>(
     rows.iter().map(|r| decode(codec, r)).collect()
 }
 
+/// Up to `limit` events in `(from, to]`, in feed order: a range a projector
+/// already applied (a `ticket_projected` notification's), so nothing can
+/// still appear inside it and no watermark is needed.
+pub async fn read_range<'e>(
+    executor: impl PgExecutor<'e>,
+    codec: &EventCodec,
+    from: Position,
+    to: Position,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    // Table-qualified ORDER BY, as in `read_after`.
+    let sql = format!(
+        "SELECT {STORED_EVENT_COLUMNS} FROM events
+          WHERE (events.transaction_id, events.global_position) > ($1::text::xid8, $2)
+            AND (events.transaction_id, events.global_position) <= ($3::text::xid8, $4)
+          ORDER BY events.transaction_id, events.global_position
+          LIMIT $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(from.transaction_id.to_string())
+        .bind(from.global_position)
+        .bind(to.transaction_id.to_string())
+        .bind(to.global_position)
+        .bind(limit)
+        .fetch_all(executor)
+        .await?;
+    rows.iter().map(|r| decode(codec, r)).collect()
+}
+
 /// Every upcaster of the stream, to tell which rows need one.
 fn upcasters() -> &'static [Box<dyn EventUpcaster>] {
     static UPCASTERS: OnceLock<Vec<Box<dyn EventUpcaster>>> = OnceLock::new();

@@ -95,6 +95,20 @@ impl Model {
         }
     }
 
+    /// Takes the rows no event touched in the last `idle` events (written
+    /// rows are read back when an event needs them again).
+    pub(crate) fn take_idle(&mut self, idle: u64, parts: usize) -> Vec<Job> {
+        match self {
+            Model::Tickets(m) => m
+                .take_idle_rows(idle, parts)
+                .into_iter()
+                .map(Job::TicketRows)
+                .collect(),
+            // Small rows, a few per ticket: written at the end.
+            Model::Stats(_) => vec![],
+        }
+    }
+
     /// Takes everything folded, the changed rows split into `parts` disjoint
     /// jobs; memory is emptied (later events read rows back).
     pub(crate) fn take_all(&mut self, parts: usize) -> Vec<Job> {

@@ -35,6 +35,9 @@ const READ_BATCH: i64 = 5_000;
 const FLUSH_ROWS: usize = 20_000;
 /// Bytes of rows kept in memory before they are all written out.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
+/// A row no event touched for this many events is written out during the
+/// catch-up (and read back if an event comes for it after all).
+const IDLE_EVENTS: u64 = 100_000;
 /// Connections writing a rebuild's copy (the machine's cores are shared with
 /// the reader, the fold and Postgres itself).
 const WRITERS: usize = 2;
@@ -261,6 +264,8 @@ impl Rebuild {
             progress.read += t.elapsed();
             let t = Instant::now();
             if model.needs_rows(&events) {
+                // Rows taken out earlier are read back: their writes first.
+                writers.barrier().await?;
                 let mut tx = conn.begin().await?;
                 schema::enter_schema(&mut tx, build).await?;
                 model.apply(&mut tx, &events).await?;
@@ -281,6 +286,11 @@ impl Rebuild {
                 // reads this copy and a crash discards it, so the checkpoint
                 // need not move with them.
                 for job in model.take_log() {
+                    writers.spawn(job).await?;
+                }
+                // Rows no event touched for a while are likely done with:
+                // write them now, while the fold goes on.
+                for job in model.take_idle(IDLE_EVENTS, WRITERS) {
                     writers.spawn(job).await?;
                 }
             }

@@ -78,6 +78,8 @@ pub(crate) struct TicketRow {
     dirty: bool,
     /// The table holds this row (it was loaded): written as an update.
     stored: bool,
+    /// The model's event count when an event last touched this row.
+    touched: u64,
 }
 
 fn number_n(number: &str) -> i64 {
@@ -159,6 +161,7 @@ impl TicketRow {
             last_position: e.position,
             dirty: true,
             stored: false,
+            touched: 0,
         })
     }
 
@@ -330,6 +333,7 @@ impl TicketRow {
             search_text: row.try_get("search_text")?,
             dirty: false,
             stored: true,
+            touched: 0,
         })
     }
 
@@ -410,6 +414,8 @@ pub(crate) struct TicketsModel {
     timeline: Vec<TimelineRow>,
     /// Sum of the rows' `weight`, kept as they change.
     bytes: usize,
+    /// Events applied so far: the clock of `TicketRow::touched`.
+    clock: u64,
 }
 
 pub(crate) fn ticket_id(e: &StoredEvent) -> Option<Uuid> {
@@ -516,7 +522,8 @@ impl TicketsModel {
         }
         let rows = sqlx::query(LOAD_SQL).bind(ids).fetch_all(conn).await?;
         for row in &rows {
-            let r = TicketRow::from_row(row)?;
+            let mut r = TicketRow::from_row(row)?;
+            r.touched = self.clock;
             self.bytes += r.weight();
             self.rows.insert(r.id, r);
         }
@@ -530,6 +537,8 @@ impl TicketsModel {
             return Ok(());
         };
         let sequence = count(e.sequence);
+        self.clock += 1;
+        let clock = self.clock;
         match (self.rows.get_mut(&id), &e.payload) {
             (Some(row), _) if sequence <= row.version => {
                 return Err(inconsistent(format!(
@@ -545,10 +554,12 @@ impl TicketsModel {
             (Some(row), _) => {
                 let before = row.weight();
                 row.apply(e);
+                row.touched = clock;
                 self.bytes = (self.bytes + row.weight()).saturating_sub(before);
             }
             (None, TicketEvent::TicketOpened { .. }) => {
-                if let Some(row) = TicketRow::opened(id, e) {
+                if let Some(mut row) = TicketRow::opened(id, e) {
+                    row.touched = clock;
                     self.bytes += row.weight();
                     self.rows.insert(id, row);
                 }
@@ -599,9 +610,32 @@ impl TicketsModel {
     /// `parts` batches of disjoint rows (written concurrently by a rebuild).
     /// Later events read the rows back from the table.
     pub(crate) fn take_rows(&mut self, parts: usize) -> Vec<RowsBatch> {
+        let rows: Vec<TicketRow> = self.rows.drain().map(|(_, r)| r).collect();
+        self.bytes = 0;
+        Self::batches(rows, parts)
+    }
+
+    /// Takes out of memory the rows no event touched in the last `idle`
+    /// events, the changed ones to be written: a rebuild writes them while
+    /// it goes on folding, rather than all at the end.
+    pub(crate) fn take_idle_rows(&mut self, idle: u64, parts: usize) -> Vec<RowsBatch> {
+        let horizon = self.clock.saturating_sub(idle);
+        let ids: Vec<Uuid> = self
+            .rows
+            .iter()
+            .filter(|(_, r)| r.touched < horizon)
+            .map(|(id, _)| *id)
+            .collect();
+        let rows: Vec<TicketRow> = ids.iter().filter_map(|id| self.rows.remove(id)).collect();
+        let gone: usize = rows.iter().map(TicketRow::weight).sum();
+        self.bytes = self.bytes.saturating_sub(gone);
+        Self::batches(rows, parts)
+    }
+
+    fn batches(rows: Vec<TicketRow>, parts: usize) -> Vec<RowsBatch> {
         let parts = parts.max(1);
         let mut batches: Vec<RowsBatch> = (0..parts).map(|_| RowsBatch::default()).collect();
-        let dirty = self.rows.drain().map(|(_, r)| r).filter(|r| r.dirty);
+        let dirty = rows.into_iter().filter(|r| r.dirty);
         for (i, row) in dirty.enumerate() {
             let batch = &mut batches[i % parts];
             if row.stored {
@@ -610,7 +644,6 @@ impl TicketsModel {
                 batch.new.push(row);
             }
         }
-        self.bytes = 0;
         batches.retain(|b| !b.new.is_empty() || !b.stored.is_empty());
         batches
     }

@@ -197,9 +197,12 @@ impl Connection {
             let step = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => Step::End(Some(Close::new(1001, "server shutting down"))),
-                msg = self.socket.recv() => self.on_frame(msg).await,
+                // The handlers are boxed: an idle connection's task then
+                // holds only these small waits, not the (large) state of an
+                // authentication or a subscription start.
+                msg = self.socket.recv() => Box::pin(self.on_frame(msg)).await,
                 Some((id, item)) = self.subs.next(), if !self.subs.is_empty() => {
-                    self.on_item(id, item).await
+                    Box::pin(self.on_item(id, item)).await
                 }
                 _ = tokio::time::sleep_until(init_deadline), if !self.init_received => {
                     Step::End(Some(Close::new(4408, "Connection initialisation timeout")))
@@ -207,11 +210,11 @@ impl Connection {
                 _ = tokio::time::sleep_until(expires.unwrap_or(init_deadline)), if expires.is_some() => {
                     Step::End(Some(Close::new(4403, "Forbidden: the access token expired")))
                 }
-                _ = liveness.tick(), if self.acked.is_some() => self.recheck().await,
+                _ = liveness.tick(), if self.acked.is_some() => Box::pin(self.recheck()).await,
             };
             if let Step::End(close) = step {
                 if let Some(close) = close {
-                    self.close(close).await;
+                    Box::pin(self.close(close)).await;
                 }
                 return;
             }

@@ -54,8 +54,10 @@ async fn main() -> anyhow::Result<()> {
         .to_string();
 
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let sent_wall: Arc<Mutex<HashMap<String, chrono::DateTime<chrono::Utc>>>> = Arc::default();
     let sender = {
         let sent = sent.clone();
+        let sent_wall = sent_wall.clone();
         tokio::spawn(async move {
             let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await?;
             let start = Instant::now();
@@ -64,6 +66,9 @@ async fn main() -> anyhow::Result<()> {
                 let at = start + every * i as u32;
                 tokio::time::sleep_until(at.into()).await;
                 let (ip, line) = alert(i);
+                if let Ok(mut s) = sent_wall.lock() {
+                    s.insert(ip.clone(), chrono::Utc::now());
+                }
                 if let Ok(mut s) = sent.lock() {
                     s.insert(ip, Instant::now());
                 }
@@ -113,6 +118,36 @@ async fn main() -> anyhow::Result<()> {
         bail!("no ticket became visible");
     }
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+    // Where the time goes: alert in -> TicketOpened committed (ingest), when
+    // the database is given (BENCH_TICKETERA_DATABASE_URL).
+    if let Ok(url) = std::env::var("BENCH_TICKETERA_DATABASE_URL") {
+        let pool = sqlx::PgPool::connect(&url).await?;
+        let rows: Vec<(Option<String>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+            "SELECT payload -> 'TicketOpened' ->> 'source_ip', recorded_at FROM events WHERE event_type = 'TicketOpened'",
+        )
+        .fetch_all(&pool)
+        .await?;
+        let wall = sent_wall.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut stored: Vec<f64> = rows
+            .iter()
+            .filter_map(|(ip, at)| {
+                let s = wall.get(ip.as_deref()?)?;
+                Some((*at - *s).num_microseconds()? as f64 / 1000.0)
+            })
+            .collect();
+        stored.sort_by(|a, b| a.total_cmp(b));
+        if !stored.is_empty() {
+            let p = |q: f64| {
+                stored[((stored.len() as f64 * q).ceil() as usize).clamp(1, stored.len()) - 1]
+            };
+            println!(
+                "  of which alert in -> TicketOpened stored (ingest: receive, parse, rules, open): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                p(0.5),
+                p(0.99),
+                stored[stored.len() - 1]
+            );
+        }
+    }
     println!(
         "alert in -> ticket visible over GraphQL at {rate} alerts/s for {secs} s: {} of {n} seen; p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms (polling every 10 ms)",
         lat.len(),

@@ -570,5 +570,10 @@ async fn idle(args: &Args, client: &Client, token: &str) -> anyhow::Result<()> {
         None => println!("  the event reached no subscription"),
     }
     drop(kept);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!(
+        "  server resident memory 3 s after closing them all: {:.1} MiB (what the allocator kept)",
+        rss_kib(args.server_pid)? as f64 / 1024.0
+    );
     Ok(())
 }

@@ -317,3 +317,32 @@ pub async fn wait_projected(pool: &PgPool, within: std::time::Duration) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Runs catch-up passes until both projections applied every committed
+/// event: a pass applies what the feed delivers, and writers of other
+/// databases on the same cluster (other tests) may hold it back a moment.
+pub async fn project_all(pool: &PgPool, batch: i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        projector::Projector::new(pool.clone())
+            .batch_size(batch)
+            .catch_up()
+            .await
+            .expect("catch up");
+        let total = event_count(pool).await;
+        let applied: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT events_applied FROM rm_tickets.checkpoint), (SELECT events_applied FROM rm_stats.checkpoint)",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("checkpoints");
+        if applied == (total, total) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "projections at {applied:?} of {total} events"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
