@@ -783,6 +783,7 @@ impl TicketConnection {
 
 /// A user, for assignee pickers.
 #[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "User")]
 pub struct UserView {
     pub username: String,
     pub display_name: String,

@@ -118,6 +118,14 @@ async fn main() -> anyhow::Result<()> {
         bail!("no ticket became visible");
     }
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
+    println!(
+        "alert in -> ticket visible over GraphQL at {rate} alerts/s for {secs} s: {} of {n} seen; p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms (polling every 10 ms)",
+        lat.len(),
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        lat[lat.len() - 1]
+    );
     // Where the time goes: alert in -> TicketOpened committed (ingest), when
     // the database is given (BENCH_TICKETERA_DATABASE_URL).
     if let Ok(url) = std::env::var("BENCH_TICKETERA_DATABASE_URL") {
@@ -148,13 +156,5 @@ async fn main() -> anyhow::Result<()> {
             );
         }
     }
-    println!(
-        "alert in -> ticket visible over GraphQL at {rate} alerts/s for {secs} s: {} of {n} seen; p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms (polling every 10 ms)",
-        lat.len(),
-        pct(0.50),
-        pct(0.90),
-        pct(0.99),
-        lat[lat.len() - 1]
-    );
     Ok(())
 }

@@ -301,7 +301,7 @@ async fn list(args: &Args, client: &Client, token: &str, pool: &PgPool) -> anyho
 type WsStream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn ws_connect(base: &str, token: &str, subscribe: Value) -> anyhow::Result<WsStream> {
+async fn ws_connect(base: &str, token: &str, subscribe: Option<Value>) -> anyhow::Result<WsStream> {
     let url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
     let mut req = url.into_client_request()?;
     req.headers_mut()
@@ -321,7 +321,9 @@ async fn ws_connect(base: &str, token: &str, subscribe: Value) -> anyhow::Result
         Some(Ok(Message::Text(t))) if t.as_str().contains("connection_ack") => {}
         other => bail!("no connection_ack: {other:?}"),
     }
-    ws.send(Message::Text(subscribe.to_string().into())).await?;
+    if let Some(subscribe) = subscribe {
+        ws.send(Message::Text(subscribe.to_string().into())).await?;
+    }
     Ok(ws)
 }
 
@@ -358,7 +360,7 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
     let mut ws = ws_connect(
         &args.base_url,
         token,
-        json!({"id": "d", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { type payload } }"}}),
+        Some(json!({"id": "d", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { type payload } }"}})),
     )
     .await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -488,14 +490,12 @@ async fn idle(args: &Args, client: &Client, token: &str) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let sem = Arc::new(tokio::sync::Semaphore::new(100));
     let mut connecting = Vec::with_capacity(args.connections);
-    for i in 0..args.connections {
+    for _ in 0..args.connections {
         let permit = sem.clone().acquire_owned().await?;
         let base = args.base_url.clone();
         let token = token.to_string();
         connecting.push(tokio::spawn(async move {
-            let sub = json!({"id": format!("i{i}"), "type": "subscribe", "payload": {
-                "query": "subscription { ticketEvents { position type ticketId } }"}});
-            let ws = ws_connect(&base, &token, sub).await;
+            let ws = ws_connect(&base, &token, None).await;
             drop(permit);
             ws
         }));
@@ -503,6 +503,18 @@ async fn idle(args: &Args, client: &Client, token: &str) -> anyhow::Result<()> {
     let mut sockets = Vec::with_capacity(args.connections);
     for c in connecting {
         sockets.push(c.await??);
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let connected = rss_kib(args.server_pid)?;
+    println!(
+        "  acknowledged connections alone: +{:.1} MiB ({:.1} KiB each)",
+        connected.saturating_sub(before) as f64 / 1024.0,
+        connected.saturating_sub(before) as f64 / sockets.len() as f64
+    );
+    for (i, ws) in sockets.iter_mut().enumerate() {
+        let sub = json!({"id": format!("i{i}"), "type": "subscribe", "payload": {
+            "query": "subscription { ticketEvents { position type ticketId } }"}});
+        ws.send(Message::Text(sub.to_string().into())).await?;
     }
     println!(
         "  {} connections subscribed in {:.1} s",
@@ -512,6 +524,11 @@ async fn idle(args: &Args, client: &Client, token: &str) -> anyhow::Result<()> {
     // Let every subscription register and the allocator settle.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = rss_kib(args.server_pid)?;
+    println!(
+        "  their subscriptions: +{:.1} MiB ({:.1} KiB each)",
+        after.saturating_sub(connected) as f64 / 1024.0,
+        after.saturating_sub(connected) as f64 / sockets.len() as f64
+    );
     let added_mib = (after.saturating_sub(before)) as f64 / 1024.0;
     println!(
         "  server resident memory: {:.1} MiB before, {:.1} MiB with the subscriptions: +{added_mib:.1} MiB, {:.1} KiB each (target ≤ 100 MiB: {})",
