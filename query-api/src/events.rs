@@ -93,7 +93,7 @@ pub async fn range<'e>(
         "SELECT {STORED_EVENT_COLUMNS} FROM events
           WHERE (transaction_id, global_position) > ($1::text::xid8, $2)
             AND (transaction_id, global_position) <= ($3::text::xid8, $4)
-          ORDER BY transaction_id, global_position
+          ORDER BY events.transaction_id, events.global_position
           LIMIT $5"
     );
     let rows = sqlx::query(&sql)
