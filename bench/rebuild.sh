@@ -57,5 +57,9 @@ say "creating database $db on $server"
 psql "$server/postgres" -Atqc "CREATE DATABASE \"$db\"" >/dev/null
 
 say "running the benchmark (writing the events takes a minute or two, the rest a few minutes)"
+# BENCH_SSLMODE=disable measures without TLS on the connections (both the
+# plain read and the rebuild); unset, the driver's default (prefer) applies.
+url="$server/$db"
+[ -z "${BENCH_SSLMODE:-}" ] || url="$url?sslmode=$BENCH_SSLMODE"
 RUST_LOG="${RUST_LOG:-warn,projector=info}" \
-  "$target_dir/release/rebuild" --database-url "$server/$db" "$@"
+  "$target_dir/release/rebuild" --database-url "$url" "$@"

@@ -15,8 +15,14 @@ use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Row};
 
-use crate::event_store::{position_of, EventCodec, StoreError, StoredEvent, STORED_EVENT_COLUMNS};
+use crate::event_store::{EventCodec, StoreError, StoredEvent};
 use crate::position::Position;
+
+/// The columns `decode` reads, by position; the same names as
+/// `event_store::STORED_EVENT_COLUMNS`, so that `EventCodec::stored_event`
+/// reads them too.
+const FEED_COLUMNS: &str = "aggregate_id, sequence, event_type, event_version, payload, metadata,
+    transaction_id::text AS transaction_id, global_position, recorded_at, event_id";
 
 /// Up to `limit` events after `after`, in commit-safe order.
 pub async fn read_after<'e>(
@@ -29,7 +35,7 @@ pub async fn read_after<'e>(
     // the output columns `transaction_id::text`, sorting xids as text ('10'
     // before '9'), which both skips events and defeats the index.
     let sql = format!(
-        "SELECT {STORED_EVENT_COLUMNS} FROM events
+        "SELECT {FEED_COLUMNS} FROM events
           WHERE (events.transaction_id, events.global_position) > ($1::text::xid8, $2)
             AND events.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
           ORDER BY events.transaction_id, events.global_position
@@ -56,7 +62,7 @@ pub async fn read_range<'e>(
 ) -> Result<Vec<StoredEvent>, StoreError> {
     // Table-qualified ORDER BY, as in `read_after`.
     let sql = format!(
-        "SELECT {STORED_EVENT_COLUMNS} FROM events
+        "SELECT {FEED_COLUMNS} FROM events
           WHERE (events.transaction_id, events.global_position) > ($1::text::xid8, $2)
             AND (events.transaction_id, events.global_position) <= ($3::text::xid8, $4)
           ORDER BY events.transaction_id, events.global_position
@@ -85,29 +91,34 @@ fn upcasters() -> &'static [Box<dyn EventUpcaster>] {
 /// event ever stored, and that tree was most of its decoding time. Events
 /// of an older schema go through the codec and its upcasters.
 fn decode(codec: &EventCodec, row: &PgRow) -> Result<StoredEvent, StoreError> {
-    let event_type: String = row.try_get("event_type")?;
-    let event_version: String = row.try_get("event_version")?;
+    // By position, in FEED_COLUMNS' order: a lookup by name per column and
+    // row was a tenth of the decoding time.
+    let event_type: String = row.try_get(2)?;
+    let event_version: String = row.try_get(3)?;
     if upcasters()
         .iter()
         .any(|u| u.can_upcast(&event_type, &event_version))
     {
         return codec.stored_event(row);
     }
-    let ticket_id: String = row.try_get("aggregate_id")?;
-    let sequence: i64 = row.try_get("sequence")?;
+    let sequence: i64 = row.try_get(1)?;
     let payload: Json<TicketEvent> = row
-        .try_get("payload")
+        .try_get(4)
         .map_err(|e| StoreError::Corrupt(format!("{event_type} v{event_version}: {e}")))?;
+    let tx: &str = row.try_get(6)?;
+    let transaction_id = tx
+        .parse::<u64>()
+        .map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
     Ok(StoredEvent {
-        ticket_id,
+        ticket_id: row.try_get(0)?,
         sequence: sequence as u64,
         event_type,
         event_version,
-        event_id: row.try_get("event_id")?,
-        position: position_of(row)?,
-        recorded_at: row.try_get("recorded_at")?,
+        event_id: row.try_get(9)?,
+        position: Position::new(transaction_id, row.try_get(7)?),
+        recorded_at: row.try_get(8)?,
         payload: payload.0,
-        metadata: row.try_get("metadata")?,
+        metadata: row.try_get(5)?,
     })
 }
 

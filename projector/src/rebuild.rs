@@ -1,18 +1,27 @@
 //! `projector rebuild`: builds a projection afresh beside the live one and
-//! swaps it in, while queries keep being answered from the live copy.
+//! swaps it in, while queries keep being answered from the live copy (not
+//! truncate-and-replay).
 //!
-//! 1. A new schema `<base>_build_<n>` with empty tables (the migration's SQL
-//!    function), its checkpoint at the very beginning.
-//! 2. Catch up from the first event. Nobody else touches the new schema, so
-//!    rows stay in memory across batches and are written in large flushes,
-//!    each with its checkpoint. A crash leaves a stale build schema behind,
-//!    dropped by the next rebuild; the live copy is untouched.
-//! 3. Swap, in one transaction: lock the live checkpoint row (the live
+//! 1. A new schema `<base>_build_<n>` with empty tables and no secondary
+//!    indexes yet (the migration's SQL function), its checkpoint at the very
+//!    beginning.
+//! 2. Catch up from the first event. Nobody else reads or writes the new
+//!    schema, which allows what the live leader's one-transaction batches
+//!    cannot: pages are read and decoded on a connection of their own; rows
+//!    stay in memory while events keep changing them and are written once,
+//!    when idle or at the end; timeline rows go out in bulk as they come;
+//!    writes run on two more connections, concurrently with the fold. The
+//!    checkpoint moves when everything before it is written. A crash leaves
+//!    a stale build schema behind, dropped by the next rebuild; the live
+//!    copy is untouched.
+//! 3. Index in bulk (two connections), refresh the planner's statistics,
+//!    catch up with what arrived meanwhile.
+//! 4. Swap, in one transaction: lock the live checkpoint row (the live
 //!    leader's batches take the same lock, so they serialize with us), mark
 //!    it retired (a leader waiting on it then rolls back instead of writing
 //!    to the old copy), apply the events that arrived meanwhile, rename live
 //!    → `<base>_old_<n>` and build → `<base>`, notify, commit.
-//! 4. Drop the old schema.
+//! 5. Drop the old schema.
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +41,7 @@ use crate::schema::{self, Projection};
 /// Events read from the feed at a time while rebuilding.
 const READ_BATCH: i64 = 5_000;
 /// Timeline rows written at a time while rebuilding.
-const FLUSH_ROWS: usize = 20_000;
+const FLUSH_ROWS: usize = 5_000;
 /// Bytes of rows kept in memory before they are all written out.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// A row no event touched for this many events is written out during the
@@ -98,10 +107,15 @@ struct Rebuild {
 /// Progress of the new copy: folded up to `position`, written up to
 /// `flushed`.
 struct Progress {
-    /// Time spent reading the feed, folding, and writing.
+    /// Time the fold spent waiting for pages, folding, and waiting for
+    /// writers during the catch-up; then the final flushes, indexing,
+    /// statistics.
     read: Duration,
     fold: Duration,
     write: Duration,
+    final_flush: Duration,
+    index: Duration,
+    analyze: Duration,
     position: Position,
     flushed: Position,
     unflushed: u64,
@@ -150,6 +164,9 @@ impl Rebuild {
             read_seconds = progress.read.as_secs_f64(),
             fold_seconds = progress.fold.as_secs_f64(),
             write_seconds = progress.write.as_secs_f64(),
+            final_flush_seconds = progress.final_flush.as_secs_f64(),
+            index_seconds = progress.index.as_secs_f64(),
+            analyze_seconds = progress.analyze.as_secs_f64(),
             "rebuilt and swapped in"
         );
         Ok(report)
@@ -166,6 +183,9 @@ impl Rebuild {
             read: Duration::ZERO,
             fold: Duration::ZERO,
             write: Duration::ZERO,
+            final_flush: Duration::ZERO,
+            index: Duration::ZERO,
+            analyze: Duration::ZERO,
             position: Position::default(),
             flushed: Position::default(),
             unflushed: 0,
@@ -184,11 +204,13 @@ impl Rebuild {
                 writers.spawn_sql(sql, true).await?;
             }
             writers.barrier().await?;
+            progress.index = t.elapsed();
+            let t = Instant::now();
             for sql in self.p.analyze_statements() {
                 writers.spawn_sql(sql, false).await?;
             }
             writers.barrier().await?;
-            progress.write += t.elapsed();
+            progress.analyze = t.elapsed();
             // 3. What arrived meanwhile, still without holding up the leader.
             self.catch_up(conn, build, &mut model, &mut progress, &mut writers)
                 .await
@@ -299,7 +321,7 @@ impl Rebuild {
         let t = Instant::now();
         self.flush_all(conn, build, model, progress, writers)
             .await?;
-        progress.write += t.elapsed();
+        progress.final_flush += t.elapsed();
         Ok(())
     }
 
@@ -361,8 +383,9 @@ impl Rebuild {
         Ok(())
     }
 
-    /// Copies left by a rebuild that crashed. We hold the rebuild lock, so
-    /// no rebuild uses them, and no leader writes to a retired copy.
+    /// Copies left by a rebuild that crashed, or whose old copy could not be
+    /// dropped. We hold the rebuild lock, so no rebuild uses them, and no
+    /// leader writes to a retired copy.
     async fn drop_leftovers(&self, conn: &mut PgConnection) -> Result<(), ProjectorError> {
         let base = self.p.schema();
         let names: Vec<String> = sqlx::query_scalar(
@@ -379,7 +402,11 @@ impl Rebuild {
             });
             if leftover {
                 tracing::info!(schema = %name, "dropping a copy left by an earlier rebuild");
-                drop_schema(conn, &name).await?;
+                // Only disk space is at stake (names never repeat): a copy
+                // still read by a long query is left for the next time.
+                if let Err(e) = drop_schema(conn, &name).await {
+                    tracing::warn!(schema = %name, error = %e, "cannot drop it yet");
+                }
             }
         }
         Ok(())
@@ -462,6 +489,11 @@ impl Writers {
         self.jobs.spawn(async move {
             let mut tx = pool.begin().await?;
             schema::enter_schema(&mut tx, &schema).await?;
+            // Index builds and statistics grow with the history: the
+            // application's statement timeout is for requests, not these.
+            sqlx::query("SELECT set_config('statement_timeout', '0', true)")
+                .execute(&mut *tx)
+                .await?;
             let query = sqlx::query(sql);
             let query = if named { query.bind(&schema) } else { query };
             query.execute(&mut *tx).await?;

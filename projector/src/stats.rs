@@ -294,8 +294,8 @@ pub(crate) struct StatsBatch {
 
 impl StatsBatch {
     pub(crate) async fn write(self, conn: &mut PgConnection) -> Result<(), ProjectorError> {
-        let dirty = &self.states;
-        if !dirty.is_empty() {
+        // In statements of bounded size, well within the statement timeout.
+        for dirty in self.states.chunks(10_000) {
             sqlx::query(
                 "INSERT INTO ticket_state (ticket_id, status, severity, rule_name, created_at, acknowledged_at, alert_count)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int8[])

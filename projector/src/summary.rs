@@ -6,19 +6,38 @@ use domain::{Resolution, TicketEvent};
 const QUOTE_MAX: usize = 120;
 
 fn quote(text: &str) -> String {
-    let one_line: String = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(QUOTE_MAX + 1)
-        .collect();
-    if one_line.chars().count() > QUOTE_MAX {
-        let cut: String = one_line.chars().take(QUOTE_MAX).collect();
-        format!("{cut}…")
-    } else {
-        one_line
+    // Most texts are short single lines: take them as they are.
+    let plain = text.len() <= QUOTE_MAX
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ")
+        && !text.chars().any(|c| c.is_whitespace() && c != ' ');
+    if plain {
+        return text.to_string();
     }
+    let mut out = String::with_capacity(text.len().min(QUOTE_MAX * 4) + 3);
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        let sep = usize::from(!out.is_empty());
+        let len = word.chars().count();
+        if chars + sep + len > QUOTE_MAX {
+            // The first QUOTE_MAX characters of the one-line text, then '…'.
+            let mut room = QUOTE_MAX - chars;
+            if sep == 1 && room > 0 {
+                out.push(' ');
+                room -= 1;
+            }
+            out.extend(word.chars().take(room));
+            out.push('…');
+            return out;
+        }
+        if sep == 1 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        chars += sep + len;
+    }
+    out
 }
 
 fn with_reason(sentence: String, reason: &str) -> String {
@@ -176,6 +195,17 @@ mod tests {
             at: Utc::now(),
         };
         assert_eq!(render(&e), "jdoe assigned the ticket to Jane Doe");
+    }
+
+    #[test]
+    fn quotes_collapse_whitespace_and_cut_at_the_limit() {
+        assert_eq!(quote("plain words"), "plain words");
+        assert_eq!(quote("  two\n\tlines  "), "two lines");
+        let long = "word ".repeat(40);
+        let q = quote(&long);
+        assert_eq!(q.chars().count(), QUOTE_MAX + 1);
+        assert!(q.ends_with('…'));
+        assert_eq!(quote(&"é".repeat(200)).chars().count(), QUOTE_MAX + 1);
     }
 
     #[test]
