@@ -11,6 +11,9 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 use ticketera::cli::{Cli, ClientCmd, Cmd, KeysCmd, ProjectorCmd, UserCmd};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
