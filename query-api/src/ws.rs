@@ -39,7 +39,9 @@ pub struct WsConfig {
     pub init_timeout: Duration,
     /// Subscriptions per connection; one more gets an `error` message.
     pub max_subscriptions: usize,
-    /// Small buffers: many idle connections must stay cheap.
+    /// Small buffers: many idle connections must stay cheap. The read
+    /// buffer is allocated whole for every connection and kept while it
+    /// lives; a larger message is simply read in several pieces.
     pub read_buffer: usize,
     pub write_buffer: usize,
     pub max_message: usize,
@@ -52,7 +54,7 @@ impl Default for WsConfig {
         WsConfig {
             init_timeout: Duration::from_secs(10),
             max_subscriptions: 100,
-            read_buffer: 4 * 1024,
+            read_buffer: 512,
             write_buffer: 4 * 1024,
             max_message: 64 * 1024,
             liveness_interval: Duration::from_secs(120),
