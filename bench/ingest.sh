@@ -184,7 +184,12 @@ batches=$(metric ticketera_ingest_correlation_events_total)
 peak_rss=$(sort -n "$work/rss" | tail -1)
 t_rate=$(echo "$parsed $tend $t0" | awk '{ printf "%.0f", $1 / ($2 - $3) }')
 say "ticketera: sent $sent, received $received, parsed $parsed ($alerts alerts -> $opened tickets, $batches correlation events), dropped $dropped, kernel RcvbufErrors +$((e1 - e0)), unaccounted $((sent - received - (e1 - e0)))"
+# The latency run below starts on a quiet machine: the flood's receiver has
+# exited (its shutdown flushes pending correlations) and its database is gone.
 kill "$ipid" 2>/dev/null || true
+wait "$ipid" 2>/dev/null || true
+psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS \"${db##*/}\" WITH (FORCE)" >/dev/null 2>&1 || true
+sleep 2
 
 echo "UDP flood (${secs} s, FortiGate lines, 3% alerts):"
 echo "  rsyslogd imudp->file: ${r_rate} msg/s written (loggen sent $r_sent, written $r_got, kernel drops $r_kernel, unaccounted $((r_sent - r_got - r_kernel)))"

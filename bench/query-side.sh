@@ -4,7 +4,8 @@
 #   bash bench/query-side.sh [extra query-side arguments, e.g. --phases list --tickets 200000]
 #
 # Builds `ticketera` and the `query-side` benchmark (release), creates a fresh
-# database on $BENCH_DATABASE_SERVER (default postgres://postgres@127.0.0.1:5432),
+# database on a private PostgreSQL cluster (bench/lib.sh; or on
+# $BENCH_DATABASE_SERVER when set),
 # starts `ticketera serve` on it on a free port (command API, query API and
 # projector in one process), and measures:
 #   list      tickets(first: 50, filter: {status, severity}) over 1,000,000
@@ -17,24 +18,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '==> %s\n' "$*" >&2; }
-
-server="${BENCH_DATABASE_SERVER:-postgres://postgres@127.0.0.1:5432}"
-server="${server%/}"
-
-if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
-  # shellcheck disable=SC1091
-  . "$HOME/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || { say "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }
+. bench/lib.sh
+bench_require_cargo
 command -v psql >/dev/null 2>&1 || {
   say "psql missing: installing Debian's postgresql-client"
   as_root=(); [ "$(id -u)" -eq 0 ] || as_root=(sudo)
   "${as_root[@]}" apt-get update -qq >&2
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-client >&2
 }
-psql "$server/postgres" -Atqc 'select 1' >/dev/null 2>&1 || {
-  say "no PostgreSQL reachable at $server (set BENCH_DATABASE_SERVER)"; exit 1; }
+bench_server
 
 # 10,000 WebSockets: two descriptors each side, and the server's listener.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
@@ -62,6 +54,7 @@ cleanup() {
   say "dropping database $db"
   psql "$server/postgres" -Atqc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
+  bench_cleanup
   exit "$status"
 }
 trap cleanup EXIT
