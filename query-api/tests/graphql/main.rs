@@ -4,6 +4,7 @@
 mod harness;
 
 mod as_of;
+mod assets;
 mod limits_auth;
 mod queries;
 mod subscriptions;
