@@ -8,4 +8,5 @@ mod assets;
 mod limits_auth;
 mod queries;
 mod subscriptions;
+mod ticket_indexes;
 mod ws_protocol;
