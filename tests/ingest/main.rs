@@ -12,4 +12,5 @@ mod cmdb;
 mod concurrency;
 mod rules;
 mod samples;
+mod tls;
 mod webhook;
