@@ -10,6 +10,7 @@ mod process;
 
 mod cmdb;
 mod concurrency;
+mod dead_letters;
 mod rules;
 mod samples;
 mod tls;
