@@ -11,6 +11,7 @@ mod process;
 mod cmdb;
 mod concurrency;
 mod dead_letters;
+mod limits;
 mod rules;
 mod samples;
 mod tls;
