@@ -1,6 +1,7 @@
-//! The listeners at their limits: the largest UDP datagram arrives whole,
-//! and a flood through a queue of one message drops messages, each counted,
-//! so that `/metrics` still accounts for every message received.
+//! The listeners at their limits: the largest UDP datagram arrives whole;
+//! a flood through a queue of one message drops messages, each counted, so
+//! that `/metrics` still accounts for every message received; an idle TCP
+//! connection is closed and gives its slot back.
 
 use std::time::Duration;
 
@@ -174,5 +175,64 @@ async fn a_flood_through_a_queue_of_one_drops_and_counts_every_message() {
     assert_eq!(
         metric(&m, "ticketera_ingest_dropped_total{reason=\"shutdown\"}"),
         0.0
+    );
+}
+
+/// Reads until the server closes the connection; how long that took.
+async fn closed_by_server(stream: &mut tokio::net::TcpStream, within: Duration) -> Duration {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    loop {
+        match tokio::time::timeout(within, stream.read(&mut buf)).await {
+            Err(_) => panic!("the server did not close an idle connection within {within:?}"),
+            Ok(Ok(0)) | Ok(Err(_)) => return started.elapsed(),
+            Ok(Ok(_)) => panic!("the syslog listener never writes"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_idle_tcp_connection_is_closed_and_the_listener_keeps_serving() {
+    let (db_url, _pool) = fresh_database().await;
+    let app = spawn(
+        "ingest",
+        &db_url,
+        &[("TICKETERA_SYSLOG_TCP_IDLE_TIMEOUT_SECS", "1".to_string())],
+    );
+    let addr = app.tcp.expect("tcp");
+
+    // Connects, sends nothing: closed after the idle timeout.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let took = closed_by_server(&mut silent, Duration::from_secs(15)).await;
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+
+    // Sends a line without its LF, then nothing: closed the same way, and
+    // the unterminated line still counts, as at an end of stream.
+    let traffic = sample_lines("fortigate.log").remove(3);
+    let mut partial = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tokio::io::AsyncWriteExt::write_all(&mut partial, &traffic)
+        .await
+        .expect("write");
+    closed_by_server(&mut partial, Duration::from_secs(15)).await;
+    eventually(10, "the unterminated line parsed", || async {
+        let m = app.metrics().await;
+        (metric(&m, "ticketera_ingest_received_total{transport=\"tcp\"}") == 1.0
+            && metric(&m, "ticketera_ingest_parsed_total") == 1.0)
+            .then_some(())
+    })
+    .await;
+
+    // Still serving.
+    app.send_tcp(&[traffic.clone(), traffic], true).await;
+    eventually(10, "later connections served", || async {
+        let m = app.metrics().await;
+        (metric(&m, "ticketera_ingest_parsed_total") == 3.0).then_some(())
+    })
+    .await;
+    assert!(
+        app.log_text().contains("syslog connection idle; closed"),
+        "{}",
+        app.log_text()
     );
 }

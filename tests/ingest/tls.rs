@@ -2,7 +2,7 @@
 //! a throwaway CA (made with the `openssl` CLI), a rustls client that trusts
 //! only that CA, FortiGate alerts in both TCP framings → tickets over
 //! GraphQL; a plaintext sender on the TLS port opens nothing and stops
-//! nothing.
+//! nothing; a client that never starts the handshake is closed.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -259,5 +259,49 @@ async fn syslog_over_tls_opens_tickets_and_plaintext_is_refused() {
         metric(&m, "ticketera_ingest_received_total{transport=\"tcp\"}"),
         3.0,
         "{m}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_client_on_the_tls_port_is_closed_after_the_handshake_timeout() {
+    let dir = TempDir::new();
+    let (ca, chain, key) = make_certificates(&dir.0);
+    let (db_url, _pool) = fresh_database().await;
+    let app = spawn(
+        "ingest",
+        &db_url,
+        &[
+            ("TICKETERA_SYSLOG_TLS_CERT", chain.display().to_string()),
+            ("TICKETERA_SYSLOG_TLS_KEY", key.display().to_string()),
+            // The handshake may take no longer than the idle timeout.
+            ("TICKETERA_SYSLOG_TCP_IDLE_TIMEOUT_SECS", "1".to_string()),
+        ],
+    );
+    let addr = app.tcp.expect("the TCP syslog port");
+
+    // Connects and never starts the handshake: closed, not held.
+    let started = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("tcp connect");
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), silent.read_to_end(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "the server closes the connection: {read:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // A TLS sender right after is served.
+    send_tls(&connector(&ca), addr, &[line("fortigate.log", 1)], true).await;
+    eventually(30, "the TLS alert after the silent client", || async {
+        let m = app.metrics().await;
+        (metric(&m, "ticketera_ingest_alerts_total") == 1.0).then_some(())
+    })
+    .await;
+    assert!(
+        app.log_text().contains("TLS handshake timed out"),
+        "{}",
+        app.log_text()
     );
 }
