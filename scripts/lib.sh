@@ -36,6 +36,12 @@ pg_bin_dir() {
   if [ -n "$d" ]; then echo "$d"; else dirname "$(command -v initdb)"; fi
 }
 
+# The openssl CLI: the TLS syslog test (tests/ingest/tls.rs) makes its CA
+# and certificates with it.
+ensure_openssl() {
+  command -v openssl >/dev/null 2>&1 || apt_install openssl
+}
+
 # Rust toolchain components the checks use.
 ensure_rust() {
   command -v cargo >/dev/null 2>&1 || { say "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }

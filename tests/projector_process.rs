@@ -1,5 +1,6 @@
 //! The projector as a real process: `ticketera projector`, killed with
-//! SIGKILL at the worst moment, and a standby taking over from a dead leader.
+//! SIGKILL at the worst moment, a standby taking over from a dead leader,
+//! and `ticketera projector rebuild` while GraphQL is being queried.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -10,9 +11,14 @@ use domain::command::OpenTicket;
 use domain::{Actor, ActorKind, Severity, Source, TicketCommand};
 use platform::event_store::{Channel, CommandContext, StoredResponse, TicketStore};
 use platform::services::PgTicketServices;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 use uuid::Uuid;
+
+/// `ticketera <command>` on ports of its own, GraphQL and tokens.
+#[allow(dead_code)]
+#[path = "ingest/process.rs"]
+mod process;
 
 fn server_url() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -307,4 +313,150 @@ async fn a_standby_takes_over_when_the_leader_is_killed() {
     assert!(killed.elapsed() < Duration::from_secs(10));
     assert_eq!(standby.count("leading the projection"), 2);
     standby.kill();
+}
+
+/// What a reader sees of the read models: every ticket and the dashboard
+/// figures, over GraphQL. `Err` with the body when the query failed.
+async fn read_side(api: &process::Proc, token: &str) -> Result<Value, Value> {
+    let body = process::graphql(
+        api,
+        token,
+        "{ tickets(first: 100, orderBy: {field: NUMBER, direction: ASC}) { totalCount edges { node {
+             id number title description status severity resolution source sourceIp tags
+             alertCount commentCount version createdAt updatedAt } } }
+           stats { openTickets openByStatusSeverity { status severity count } } }",
+    )
+    .await;
+    data(body)
+}
+
+/// The counts alone: a cheap query, asked often.
+async fn counts(api: &process::Proc, token: &str) -> Result<Value, Value> {
+    let body = process::graphql(
+        api,
+        token,
+        "{ tickets(first: 1) { totalCount } stats { openTickets } }",
+    )
+    .await;
+    data(body)
+}
+
+fn data(body: Value) -> Result<Value, Value> {
+    match body.get("data") {
+        Some(data) if body.get("errors").is_none() && !data.is_null() => Ok(data.clone()),
+        _ => Err(body),
+    }
+}
+
+#[tokio::test]
+async fn rebuild_as_a_process_keeps_graphql_answering_and_ends_equal() {
+    const TICKETS: usize = 60;
+    let (url, pool) = fresh_database().await;
+    write_events(&pool, TICKETS).await;
+    // The live leader runs throughout, as in production.
+    let _leader = Projector::start(&url, None);
+    wait_projected(&pool, Duration::from_secs(30)).await;
+    let api = process::spawn("query-api", &url, &[]);
+    let token = process::token(&pool, domain::Role::Auditor).await;
+
+    let rows_before = snapshot(&pool).await;
+    let before = read_side(&api, &token)
+        .await
+        .expect("the read side answers");
+    assert_eq!(before["tickets"]["totalCount"], TICKETS);
+    assert_eq!(
+        before["tickets"]["edges"].as_array().map(Vec::len),
+        Some(TICKETS)
+    );
+    assert_eq!(before["stats"]["openTickets"], TICKETS / 2);
+
+    // Readers query without pause while the rebuilds run: every answer
+    // must be the whole read side, never an error nor an empty one.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let api = Arc::new(api);
+    let expected_counts = json!({
+        "tickets": {"totalCount": TICKETS},
+        "stats": {"openTickets": TICKETS / 2},
+    });
+    let mut readers = vec![];
+    for full in [true, false] {
+        let (api, token, stop) = (api.clone(), token.clone(), stop.clone());
+        let expected = if full {
+            before.clone()
+        } else {
+            expected_counts.clone()
+        };
+        readers.push(tokio::spawn(async move {
+            let (mut answers, mut wrong) = (0usize, vec![]);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let answer = if full {
+                    read_side(&api, &token).await
+                } else {
+                    counts(&api, &token).await
+                };
+                match answer {
+                    Ok(v) if v == expected => {}
+                    Ok(v) => wrong.push(v),
+                    Err(body) => wrong.push(body),
+                }
+                answers += 1;
+            }
+            (answers, wrong)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut reports = vec![];
+    for args in [
+        &["projector", "rebuild"][..],
+        &["projector", "rebuild", "tickets"],
+    ] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ticketera"))
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .output()
+            .await
+            .expect("ticketera projector rebuild runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        reports.push(stdout);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answers = 0;
+    for r in readers {
+        let (n, wrong) = r.await.expect("reader");
+        assert!(
+            wrong.is_empty(),
+            "{} of {n} answers during the rebuild were not the read side: {:?}",
+            wrong.len(),
+            wrong.first()
+        );
+        answers += n;
+    }
+    assert!(
+        answers >= 10,
+        "readers were answered throughout ({answers})"
+    );
+    assert!(
+        reports[0].contains("rebuilt tickets") && reports[0].contains("rebuilt stats"),
+        "{reports:?}"
+    );
+    assert!(
+        reports[1].contains("rebuilt tickets") && !reports[1].contains("rebuilt stats"),
+        "{reports:?}"
+    );
+
+    // The same read side after, over GraphQL and row for row.
+    assert_eq!(read_side(&api, &token).await.expect("after"), before);
+    let rows_after = snapshot(&pool).await;
+    for (table, rows) in rows_before.as_object().expect("tables") {
+        assert_eq!(rows, &rows_after[table], "table {table} after the rebuilds");
+    }
 }

@@ -15,6 +15,8 @@ use crate::Transport;
 
 /// Longest raw input kept (a webhook body may be larger; its head is kept).
 pub const RAW_KEPT_MAX: usize = 1024 * 1024;
+/// Longest reason kept, in characters (parse errors quote bits of the input).
+pub const REASON_MAX_CHARS: usize = 1024;
 const QUEUE: usize = 10_000;
 const BATCH: usize = 500;
 
@@ -51,6 +53,15 @@ pub struct DeadLetterView {
     pub size: usize,
 }
 
+/// A reason fit for the `text` column and for a problem body: parse errors
+/// quote the input, and Postgres refuses a NUL in `text`, which would fail
+/// the whole insert batch and lose every letter in it. Control characters
+/// go (as in event fields: `parse::clean`), and the length is bounded; the
+/// raw bytes, untouched, are in `raw`.
+pub fn sanitize_reason(reason: &str) -> String {
+    crate::parse::clean_prefix(reason, REASON_MAX_CHARS)
+}
+
 fn clip(mut raw: Vec<u8>) -> Vec<u8> {
     raw.truncate(RAW_KEPT_MAX);
     raw
@@ -73,7 +84,7 @@ impl DeadLetters {
         let letter = Letter {
             transport,
             peer,
-            reason,
+            reason: sanitize_reason(&reason),
             raw: clip(raw),
             received_at: Utc::now(),
         };
@@ -96,7 +107,7 @@ impl DeadLetters {
         )
         .bind(transport.as_str())
         .bind(peer)
-        .bind(reason)
+        .bind(sanitize_reason(reason))
         .bind(raw)
         .execute(&self.pool)
         .await?;
@@ -190,5 +201,21 @@ async fn writer(pool: PgPool, mut rx: mpsc::Receiver<Letter>, max_rows: i64) {
             tracing::warn!(error = %e, "trimming dead letters failed");
         }
         batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_lose_control_characters_and_are_bounded() {
+        let r = sanitize_reason("fortigate: 'a\0b\x1b[31m\u{85}' is not key=value");
+        assert_eq!(r, "fortigate: 'ab[31m' is not key=value");
+        let long = "x".repeat(10 * REASON_MAX_CHARS);
+        assert_eq!(sanitize_reason(&long).chars().count(), REASON_MAX_CHARS);
+        // Multi-byte characters are cut on a character boundary.
+        let wide = "é".repeat(2 * REASON_MAX_CHARS);
+        assert_eq!(sanitize_reason(&wide).chars().count(), REASON_MAX_CHARS);
     }
 }

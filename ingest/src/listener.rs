@@ -8,6 +8,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::Utc;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -26,6 +27,19 @@ pub const UDP_MAX: usize = 65_507;
 const UDP_BATCH: usize = 256;
 /// TCP connections served at once; more wait in the kernel's backlog.
 const TCP_MAX_CONNECTIONS: usize = 4_096;
+/// Longest TLS handshake (and never longer than the idle timeout): a peer
+/// that connects and never finishes it gives its slot back.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Per-connection limits of the TCP listener.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Longest frame; longer ones are dropped and counted.
+    pub max_frame: usize,
+    /// A connection that sends nothing this long is closed (idle senders
+    /// reconnect; half-open sockets would otherwise hold a slot forever).
+    pub idle_timeout: Duration,
+}
 
 /// Binds UDP with the requested `SO_RCVBUF` (forced past `rmem_max` when
 /// the process may). Returns the socket and the buffer the kernel granted.
@@ -308,10 +322,11 @@ pub async fn run_tcp(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     queue: Queue,
-    max_frame: usize,
+    limits: TcpLimits,
     shutdown: platform::http::shutdown::Shutdown,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(TCP_MAX_CONNECTIONS));
+    let handshake = TLS_HANDSHAKE_TIMEOUT.min(limits.idle_timeout);
     loop {
         let permit = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -335,11 +350,22 @@ pub async fn run_tcp(
         tokio::spawn(async move {
             let _permit = permit;
             match tls {
-                None => read_frames(stream, peer, &queue, max_frame, &shutdown).await,
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(s) => read_frames(s, peer, &queue, max_frame, &shutdown).await,
-                    Err(e) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
-                },
+                None => read_frames(stream, peer, &queue, limits, &shutdown).await,
+                Some(acceptor) => {
+                    let accepted = tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        a = tokio::time::timeout(handshake, acceptor.accept(stream)) => a,
+                    };
+                    match accepted {
+                        Ok(Ok(s)) => read_frames(s, peer, &queue, limits, &shutdown).await,
+                        Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::info!(
+                            %peer,
+                            seconds = handshake.as_secs_f64(),
+                            "TLS handshake timed out; connection closed"
+                        ),
+                    }
+                }
             }
         });
     }
@@ -451,9 +477,13 @@ async fn read_frames<S: AsyncRead + Unpin>(
     mut stream: S,
     peer: SocketAddr,
     queue: &Queue,
-    max_frame: usize,
+    limits: TcpLimits,
     shutdown: &platform::http::shutdown::Shutdown,
 ) {
+    let TcpLimits {
+        max_frame,
+        idle_timeout,
+    } = limits;
     let m = metrics();
     let mut framer = Framer::default();
     let mut buf: Vec<u8> = Vec::with_capacity(64 * 1024);
@@ -462,10 +492,21 @@ async fn read_frames<S: AsyncRead + Unpin>(
     while !eof {
         let n = tokio::select! {
             _ = shutdown.cancelled() => return,
-            r = stream.read(&mut chunk) => match r {
-                Ok(n) => n,
-                Err(e) => {
+            // `read` is cancel-safe: a timeout loses no byte.
+            r = tokio::time::timeout(idle_timeout, stream.read(&mut chunk)) => match r {
+                Ok(Ok(n)) => n,
+                Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TCP read failed");
+                    0
+                }
+                // Closed like an end of stream: a last unterminated line
+                // still counts.
+                Err(_) => {
+                    tracing::info!(
+                        %peer,
+                        seconds = idle_timeout.as_secs_f64(),
+                        "syslog connection idle; closed"
+                    );
                     0
                 }
             },

@@ -1,7 +1,10 @@
 //! Ingest metrics: every message is counted where it ends (an alert, not an
 //! alert, suppressed, dead-lettered or dropped with its reason), so
-//! `received = parsed + dead_lettered + dropped{reason != "dead_letter_*"}`
-//! can be checked from `/metrics` alone.
+//! `received = parsed + dead_lettered + dropped{reason = queue_full |
+//! frame_too_large | bad_frame | shutdown}` (summed over transports) can be
+//! checked from `/metrics` alone. The other drop reasons count what was
+//! already counted once: `store_error` alerts (parsed), and
+//! `dead_letter_queue_full` letters (dead-lettered) that were not stored.
 
 use std::sync::OnceLock;
 use std::time::Duration;

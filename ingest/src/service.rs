@@ -210,7 +210,10 @@ impl Ingest {
             tcp_listener,
             tls,
             self.queue.clone(),
-            s.max_frame_bytes,
+            crate::listener::TcpLimits {
+                max_frame: s.max_frame_bytes,
+                idle_timeout: Duration::from_secs(s.tcp_idle_timeout_secs.max(1)),
+            },
             shutdown.clone(),
         ));
         tokio::spawn(crate::metrics::export_kernel_udp_errors(shutdown.clone()));

@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 use sha2::Sha256;
 
 use crate::correlate::{Outcome, OutcomeKind};
+use crate::dead_letters::sanitize_reason;
 use crate::http::{media_type, read_limited, Caller};
 use crate::metrics::metrics;
 use crate::parse::{clean, fortisiem, RAW_MAX_CHARS};
@@ -188,7 +189,10 @@ pub async fn webhook(
         Ok(e) => e,
         Err(e) => {
             m.dead_lettered(Transport::Webhook, 1);
-            let reason = e.to_string();
+            // The reason quotes the body (an element name, say): sanitized
+            // once, the same text is stored, logged and answered, and
+            // none of them can carry a NUL.
+            let reason = sanitize_reason(&e.to_string());
             if let Err(err) = ingest
                 .dead_letters
                 .store(Transport::Webhook, peer, &reason, &bytes)

@@ -74,6 +74,10 @@ pub struct IngestSettings {
     pub workers: usize,
     /// `TICKETERA_SYSLOG_MAX_FRAME_BYTES` [65536]: longest TCP syslog frame.
     pub max_frame_bytes: usize,
+    /// `TICKETERA_SYSLOG_TCP_IDLE_TIMEOUT_SECS` [300]: a TCP syslog
+    /// connection that sends nothing this long is closed, so idle or
+    /// half-open sockets cannot hold the connection slots forever.
+    pub tcp_idle_timeout_secs: u64,
     /// `TICKETERA_SYSLOG_TLS_CERT`, `TICKETERA_SYSLOG_TLS_KEY`: PEM files;
     /// when both are set the TCP listener speaks TLS only.
     pub tls_cert: Option<PathBuf>,
@@ -103,6 +107,7 @@ impl Default for IngestSettings {
             queue_size: 65_536,
             workers: 2,
             max_frame_bytes: 65_536,
+            tcp_idle_timeout_secs: 300,
             tls_cert: None,
             tls_key: None,
             webhook_secret: None,
@@ -181,6 +186,13 @@ impl IngestSettings {
                 "TICKETERA_SYSLOG_MAX_FRAME_BYTES",
                 parsed("TICKETERA_SYSLOG_MAX_FRAME_BYTES", d.max_frame_bytes)?,
             )?,
+            tcp_idle_timeout_secs: positive(
+                "TICKETERA_SYSLOG_TCP_IDLE_TIMEOUT_SECS",
+                parsed(
+                    "TICKETERA_SYSLOG_TCP_IDLE_TIMEOUT_SECS",
+                    d.tcp_idle_timeout_secs as usize,
+                )?,
+            )? as u64,
             tls_cert: var("TICKETERA_SYSLOG_TLS_CERT").map(PathBuf::from),
             tls_key: var("TICKETERA_SYSLOG_TLS_KEY").map(PathBuf::from),
             webhook_secret: var("TICKETERA_WEBHOOK_SECRET").map(SecretString::from),

@@ -90,6 +90,16 @@ fn request_error(mode: Mode, message: &str) -> Response {
     json_response(status, mode, &body)
 }
 
+/// A body that is no GraphQL-over-HTTP request at all (not JSON, or JSON
+/// that is neither a request object nor an array of them): 400 in either
+/// media type, as the spec asks ("JSON parsing failure" SHOULD be 400 also
+/// for `application/json`), with a GraphQL-style error body. Only requests
+/// that did parse get `application/json`'s 200.
+fn unreadable_body(mode: Mode, message: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]});
+    json_response(StatusCode::BAD_REQUEST, mode, &body)
+}
+
 fn json_response(status: StatusCode, mode: Mode, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut res = (status, bytes).into_response();
@@ -320,9 +330,12 @@ pub async fn post(State(api): State<QueryApi>, req: Request) -> Response {
     };
     let body: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,
-        Err(_) => return request_error(mode, "the body is not valid JSON"),
+        Err(_) => return unreadable_body(mode, "the body is not valid JSON"),
     };
     let ops = match body {
+        Value::Array(items) if !items.iter().all(Value::is_object) => {
+            return unreadable_body(mode, "a batch must be an array of JSON objects");
+        }
         Value::Array(items) => {
             let max = api.inner.limits.max_batch;
             if items.is_empty() {
@@ -338,10 +351,16 @@ pub async fn post(State(api): State<QueryApi>, req: Request) -> Response {
             }
             Operations::Batch(items.iter().map(body_params).collect())
         }
-        other => match body_params(&other) {
+        Value::Object(_) => match body_params(&body) {
             Ok(req) => Operations::Single(Box::new(req)),
             Err(message) => return request_error(mode, message),
         },
+        _ => {
+            return unreadable_body(
+                mode,
+                "the body must be a GraphQL request (a JSON object) or a batch of them (an array)",
+            )
+        }
     };
     execute(&api, claims, min, mode, ops).await
 }

@@ -30,8 +30,9 @@ use crate::store::{Projection, ReadModels, TicketRow};
 pub const CHANNEL: &str = "ticket_projected";
 /// Events read per query when fetching a projected range.
 const RANGE_CHUNK: i64 = 1_000;
-/// Batches a receiver may fall behind before it lags (and resyncs from the feed).
-const BROADCAST_CAPACITY: usize = 1_024;
+/// Batches a receiver may fall behind before it lags (and resyncs from the
+/// feed); `Options::broadcast_capacity` by default.
+pub const BROADCAST_CAPACITY: usize = 1_024;
 /// Checkpoints are also polled: NOTIFY is lost while the listener reconnects.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How long a subscription waits for the hub to know where the stream is.
@@ -109,9 +110,10 @@ enum Signal {
 }
 
 impl Hub {
-    /// Starts the listener. Needs a Tokio runtime.
-    pub fn start(pool: PgPool) -> Hub {
-        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
+    /// Starts the listener; receivers lag beyond `capacity` batches (at
+    /// least 1). Needs a Tokio runtime.
+    pub fn start(pool: PgPool, capacity: usize) -> Hub {
+        let (tx, _) = broadcast::channel(capacity.max(1));
         let (checkpoints, _) = watch::channel(Checkpoints::default());
         let shared = Arc::new(Shared {
             read: ReadModels::new(pool.clone()),

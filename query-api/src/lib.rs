@@ -66,6 +66,9 @@ pub struct Options {
     pub limits: Limits,
     pub ws: WsConfig,
     pub min_position_wait: Duration,
+    /// Batches a subscription may fall behind before it lags and resyncs
+    /// from the feed (tests make it small to force that).
+    pub broadcast_capacity: usize,
 }
 
 impl Options {
@@ -80,6 +83,7 @@ impl Options {
                 ..WsConfig::default()
             },
             min_position_wait: MIN_POSITION_WAIT,
+            broadcast_capacity: hub::BROADCAST_CAPACITY,
         }
     }
 }
@@ -109,7 +113,7 @@ impl QueryApi {
         options: Options,
     ) -> Self {
         let pool = store.pool().clone();
-        let hub = Hub::start(pool.clone());
+        let hub = Hub::start(pool.clone(), options.broadcast_capacity);
         let consistency = consistency::Consistency::new(hub.clone(), options.min_position_wait);
         let schema = schema::build(
             &options.limits,

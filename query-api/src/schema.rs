@@ -17,14 +17,14 @@ use crate::hub::Hub;
 use crate::store::{Projection, ReadModels};
 use crate::subscriptions;
 use crate::types::{
-    DashboardStats, MeView, TicketConnection, TicketEventView, TicketFilter, TicketOrder,
-    TicketView, UserView,
+    asset_search, AssetConnection, AssetView, DashboardStats, MeView, TicketConnection,
+    TicketEventView, TicketFilter, TicketOrder, TicketView, UserView,
 };
 use crate::viewer::{viewer, RoleGuard};
 
 pub type AppSchema = Schema<Query, EmptyMutation, Subscription>;
 
-/// Default and largest page size of `tickets`.
+/// Default and largest page size of `tickets` and `assets`.
 pub const DEFAULT_FIRST: i32 = 20;
 pub const MAX_FIRST: i32 = 100;
 
@@ -247,6 +247,68 @@ impl Query {
             .filter(|e| at.is_none_or(|t| e.recorded_at <= t))
             .collect();
         Ok(TicketView::folded(events))
+    }
+
+    /// CMDB assets by network, a page at a time (Relay connection; `after`
+    /// is an opaque cursor). `search`: a case-insensitive part of the
+    /// network, hostname, owner or business unit.
+    #[graphql(
+        guard = "RoleGuard(Action::Read)",
+        complexity = "10 + (first.unwrap_or(DEFAULT_FIRST).clamp(0, MAX_FIRST) as usize) * child_complexity"
+    )]
+    async fn assets(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> async_graphql::Result<AssetConnection> {
+        let first = first.unwrap_or(DEFAULT_FIRST);
+        if !(0..=MAX_FIRST).contains(&first) {
+            return Err(
+                QueryError::bad_input(format!("first must be between 0 and {MAX_FIRST}")).into(),
+            );
+        }
+        let after = after
+            .as_deref()
+            .map(crate::store::parse_asset_cursor)
+            .transpose()?;
+        let search = asset_search(search.as_deref())?;
+        let read = data::<ReadModels>(ctx)?;
+        let mut rows = read
+            .asset_page(after.as_deref(), search.as_deref(), i64::from(first))
+            .await?;
+        let has_next = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        Ok(AssetConnection {
+            items: rows
+                .into_iter()
+                .map(AssetView::from_row)
+                .collect::<QueryResult<_>>()?,
+            has_next,
+            has_previous: after.is_some(),
+            search,
+        })
+    }
+
+    /// The CMDB asset of an address: the most specific network holding it
+    /// (the entry a ticket for that destination would be enriched with);
+    /// null when none does.
+    #[graphql(guard = "RoleGuard(Action::Read)", complexity = "5 + child_complexity")]
+    async fn asset_for(
+        &self,
+        ctx: &Context<'_>,
+        ip: String,
+    ) -> async_graphql::Result<Option<AssetView>> {
+        let ip: std::net::IpAddr = ip.trim().parse().map_err(|_| {
+            QueryError::bad_input(format!("ip: '{}' is not an IP address", ip.trim()))
+        })?;
+        let read = data::<ReadModels>(ctx)?;
+        Ok(read
+            .asset_for(ip)
+            .await?
+            .map(AssetView::from_row)
+            .transpose()?)
     }
 
     /// Dashboard figures.

@@ -1,5 +1,6 @@
-//! Read-model access: the `tickets` projection (list, detail, timeline) and
-//! the `stats` projection. Every query here reads read models only.
+//! Read-model access: the `tickets` projection (list, detail, timeline),
+//! the `stats` projection, and the CMDB's `assets` table (kept by the ingest
+//! admin routes, read here as it is). Nothing here reads the event store.
 
 use std::collections::HashMap;
 
@@ -445,6 +446,116 @@ impl ReadModels {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?)
+    }
+}
+
+/// A row of the CMDB's `assets` table (the network as text: no extra sqlx
+/// features).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AssetRow {
+    pub id: Uuid,
+    pub network: String,
+    pub hostname: Option<String>,
+    pub owner: Option<String>,
+    pub business_unit: Option<String>,
+    pub criticality: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One page of assets ordered by network (unique, so it is the whole sort
+/// key): after `$1` when given, matching `$2` when given, `$3` rows. The
+/// search is a case-insensitive substring of the text fields or the
+/// network; `strpos` needs no escaping of `%` and `_`, and a CMDB is small
+/// enough to scan.
+const ASSET_PAGE: &str = "SELECT id, network::text AS network, hostname, owner, business_unit,
+        criticality, created_at, updated_at
+   FROM assets
+  WHERE ($1::cidr IS NULL OR network > $1::cidr)
+    AND ($2::text IS NULL
+         OR strpos(lower(network::text), lower($2)) > 0
+         OR strpos(lower(coalesce(hostname, '')), lower($2)) > 0
+         OR strpos(lower(coalesce(owner, '')), lower($2)) > 0
+         OR strpos(lower(coalesce(business_unit, '')), lower($2)) > 0)
+  ORDER BY network
+  LIMIT $3";
+
+const ASSET_COUNT: &str = "SELECT count(*) FROM assets
+  WHERE ($1::text IS NULL
+         OR strpos(lower(network::text), lower($1)) > 0
+         OR strpos(lower(coalesce(hostname, '')), lower($1)) > 0
+         OR strpos(lower(coalesce(owner, '')), lower($1)) > 0
+         OR strpos(lower(coalesce(business_unit, '')), lower($1)) > 0)";
+
+/// The most specific network holding the address (the same rule as the
+/// enrichment lookup in `platform::services`).
+const ASSET_FOR: &str = "SELECT id, network::text AS network, hostname, owner, business_unit,
+        criticality, created_at, updated_at
+   FROM assets
+  WHERE network >>= $1::inet
+  ORDER BY masklen(network) DESC
+  LIMIT 1";
+
+const ASSET_CURSOR_PREFIX: &str = "a1_";
+
+/// The opaque cursor of an asset in the by-network order.
+pub fn asset_cursor(network: &str) -> String {
+    use base64::Engine;
+    format!(
+        "{ASSET_CURSOR_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(network)
+    )
+}
+
+/// The network a cursor of `asset_cursor` holds, checked to be a CIDR
+/// Postgres accepts (no host bits): a forged cursor is `BAD_CURSOR`, never
+/// a failed cast.
+pub fn parse_asset_cursor(cursor: &str) -> QueryResult<String> {
+    use base64::Engine;
+    let body = cursor
+        .strip_prefix(ASSET_CURSOR_PREFIX)
+        .ok_or(QueryError::BadCursor)?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| QueryError::BadCursor)?;
+    let text = String::from_utf8(raw).map_err(|_| QueryError::BadCursor)?;
+    let net: ipnetwork::IpNetwork = text.parse().map_err(|_| QueryError::BadCursor)?;
+    if net.network() != net.ip() {
+        return Err(QueryError::BadCursor);
+    }
+    Ok(format!("{}/{}", net.network(), net.prefix()))
+}
+
+impl ReadModels {
+    /// Up to `limit + 1` assets after the network `after` (the extra one
+    /// tells whether there is a next page). `after` must be a valid CIDR.
+    pub async fn asset_page(
+        &self,
+        after: Option<&str>,
+        search: Option<&str>,
+        limit: i64,
+    ) -> QueryResult<Vec<AssetRow>> {
+        Ok(sqlx::query_as::<_, AssetRow>(ASSET_PAGE)
+            .bind(after)
+            .bind(search)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    pub async fn asset_count(&self, search: Option<&str>) -> QueryResult<i64> {
+        Ok(sqlx::query_scalar(ASSET_COUNT)
+            .bind(search)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The asset whose network is the most specific one holding `ip`.
+    pub async fn asset_for(&self, ip: std::net::IpAddr) -> QueryResult<Option<AssetRow>> {
+        Ok(sqlx::query_as::<_, AssetRow>(ASSET_FOR)
+            .bind(ip.to_string())
+            .fetch_optional(&self.pool)
+            .await?)
     }
 }
 

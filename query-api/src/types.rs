@@ -11,7 +11,10 @@ use uuid::Uuid;
 
 use crate::error::{QueryError, QueryResult};
 use crate::events::EventRecord;
-use crate::store::{FilterSpec, Keyset, OrderField, OrderSpec, ReadModels, TicketRow, TimelineRow};
+use crate::store::{
+    asset_cursor, AssetRow, FilterSpec, Keyset, OrderField, OrderSpec, ReadModels, TicketRow,
+    TimelineRow,
+};
 use crate::summary;
 
 /// Where a ticket is in its lifecycle.
@@ -82,6 +85,16 @@ pub enum ActorKind {
     User,
     Client,
     System,
+}
+
+/// How much a CMDB asset matters to the business.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "domain::Criticality")]
+pub enum Criticality {
+    Low,
+    Medium,
+    High,
+    Critical,
 }
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> QueryResult<T> {
@@ -656,6 +669,19 @@ impl TicketFilter {
     }
 }
 
+/// The `search` argument of `assets`: trimmed, `None` when empty.
+pub fn asset_search(search: Option<&str>) -> QueryResult<Option<String>> {
+    match search.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > TEXT_MAX => Err(QueryError::bad_input(format!(
+            "search: at most {TEXT_MAX} characters"
+        ))),
+        // Postgres text cannot hold NUL: refused here, not failed there.
+        Some(t) if t.contains('\0') => Err(QueryError::bad_input("search: must not contain NUL")),
+        Some(t) => Ok(Some(t.to_string())),
+    }
+}
+
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TicketOrderField {
     #[default]
@@ -778,6 +804,83 @@ impl TicketConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         let read = ctx.data::<ReadModels>()?;
         Ok(read.ticket_count(&self.filter).await?)
+    }
+}
+
+/// An entry of the CMDB: a host (a /32 or /128) or a network, and who
+/// answers for it. Tickets copy the entry that held their destination when
+/// they opened (`Ticket.asset`); this is the CMDB as it is now.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(name = "CmdbAsset")]
+pub struct AssetView {
+    pub id: ID,
+    /// CIDR notation, e.g. `10.20.0.0/16` or `10.20.1.15/32`.
+    pub network: String,
+    pub hostname: Option<String>,
+    pub owner: Option<String>,
+    pub business_unit: Option<String>,
+    pub criticality: Criticality,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl AssetView {
+    pub fn from_row(r: AssetRow) -> QueryResult<Self> {
+        Ok(AssetView {
+            id: ID(r.id.to_string()),
+            criticality: parse::<domain::Criticality>("criticality", &r.criticality)?.into(),
+            network: r.network,
+            hostname: r.hostname,
+            owner: r.owner,
+            business_unit: r.business_unit,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// A page of CMDB assets by network (Relay connection).
+pub struct AssetConnection {
+    pub(crate) items: Vec<AssetView>,
+    pub(crate) has_next: bool,
+    pub(crate) has_previous: bool,
+    pub(crate) search: Option<String>,
+}
+
+#[derive(SimpleObject)]
+#[graphql(name = "CmdbAssetEdge")]
+pub struct AssetEdge {
+    pub cursor: String,
+    pub node: AssetView,
+}
+
+#[Object(name = "CmdbAssetConnection")]
+impl AssetConnection {
+    async fn edges(&self) -> Vec<AssetEdge> {
+        self.items
+            .iter()
+            .map(|a| AssetEdge {
+                cursor: asset_cursor(&a.network),
+                node: a.clone(),
+            })
+            .collect()
+    }
+    async fn nodes(&self) -> &[AssetView] {
+        &self.items
+    }
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: self.has_previous,
+            start_cursor: self.items.first().map(|a| asset_cursor(&a.network)),
+            end_cursor: self.items.last().map(|a| asset_cursor(&a.network)),
+        }
+    }
+    /// Assets matching the search, over all pages.
+    #[graphql(complexity = 10)]
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let read = ctx.data::<ReadModels>()?;
+        Ok(read.asset_count(self.search.as_deref()).await?)
     }
 }
 

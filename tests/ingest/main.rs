@@ -10,6 +10,9 @@ mod process;
 
 mod cmdb;
 mod concurrency;
+mod dead_letters;
+mod limits;
 mod rules;
 mod samples;
+mod tls;
 mod webhook;

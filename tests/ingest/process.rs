@@ -12,7 +12,7 @@ use platform::auth::tokens::{TokenKeys, TokenSettings};
 use platform::identity::Identity;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-ingest-tests";
 
@@ -127,19 +127,7 @@ impl Proc {
         let mut s = tokio::net::TcpStream::connect(self.tcp.expect("tcp"))
             .await
             .expect("tcp connect");
-        // A frame is never empty (RFC 6587: MSG-LEN is a NONZERO-DIGIT...).
-        for l in lines.iter().filter(|l| !l.is_empty()) {
-            if octets {
-                s.write_all(format!("{} ", l.len()).as_bytes())
-                    .await
-                    .expect("write");
-                s.write_all(l).await.expect("write");
-            } else {
-                s.write_all(l).await.expect("write");
-                s.write_all(b"\n").await.expect("write");
-            }
-        }
-        s.flush().await.expect("flush");
+        write_frames(&mut s, lines, octets).await;
         s.shutdown().await.expect("shutdown");
     }
 
@@ -151,6 +139,24 @@ impl Proc {
             .await
             .expect("text")
     }
+}
+
+/// Writes `lines` as syslog frames (octet counting when `octets`, else LF
+/// framing) to a TCP or TLS stream, and flushes.
+pub async fn write_frames<W: AsyncWrite + Unpin>(w: &mut W, lines: &[Vec<u8>], octets: bool) {
+    // A frame is never empty (RFC 6587: MSG-LEN is a NONZERO-DIGIT...).
+    for l in lines.iter().filter(|l| !l.is_empty()) {
+        if octets {
+            w.write_all(format!("{} ", l.len()).as_bytes())
+                .await
+                .expect("write");
+            w.write_all(l).await.expect("write");
+        } else {
+            w.write_all(l).await.expect("write");
+            w.write_all(b"\n").await.expect("write");
+        }
+    }
+    w.flush().await.expect("flush");
 }
 
 /// The value of a Prometheus sample (`name{labels}` exactly, or a bare name).

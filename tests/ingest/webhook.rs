@@ -10,7 +10,7 @@ use crate::process::sample;
 const PATH: &str = "/api/v1/integrations/webhook";
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-async fn integration_token(app: &TestApp) -> String {
+pub(crate) async fn integration_token(app: &TestApp) -> String {
     let res = app
         .post_json(
             "/api/v1/admin/clients",

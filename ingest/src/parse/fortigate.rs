@@ -97,7 +97,8 @@ pub fn key_values(text: &str) -> Result<Vec<(String, String)>, ParseError> {
                 clean(raw)
             }
         };
-        out.push((key.to_string(), value));
+        // Keys come from the input too: a NUL in one would reach the event.
+        out.push((clean(key), value));
     }
     Ok(out)
 }

@@ -57,7 +57,8 @@ pub fn parse_xml(body: &[u8]) -> Result<Normalized, ParseError> {
                     Event::Empty(e) => (e, false),
                     _ => unreachable!("matched above"),
                 };
-                let name = String::from_utf8_lossy(e.name().as_ref()).to_string();
+                // Names are the sender's: cleaned, they may become field keys.
+                let name = clean(&String::from_utf8_lossy(e.name().as_ref()));
                 let attrs: BTreeMap<String, String> = e
                     .attributes()
                     .map(|a| {
@@ -65,10 +66,7 @@ pub fn parse_xml(body: &[u8]) -> Result<Normalized, ParseError> {
                         let v = a
                             .unescape_value()
                             .map_err(|e| err(format!("bad attribute value: {e}")))?;
-                        Ok((
-                            String::from_utf8_lossy(a.key.as_ref()).to_string(),
-                            clean(&v),
-                        ))
+                        Ok((clean(&String::from_utf8_lossy(a.key.as_ref())), clean(&v)))
                     })
                     .collect::<Result<_, ParseError>>()?;
                 if path.is_empty() {
@@ -216,7 +214,7 @@ pub fn parse_json(body: &[u8]) -> Result<Normalized, ParseError> {
             Value::Number(x) => Some(x.to_string()),
             _ => None,
         } {
-            n.fields.insert(k.clone(), text);
+            n.fields.insert(clean(k), text);
         }
     }
     n.message = n.signature.clone().unwrap_or_default();

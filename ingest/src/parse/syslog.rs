@@ -177,7 +177,8 @@ fn structured_data(text: &str) -> Result<(SdParams, &str), ParseError> {
                     }
                 }
             }
-            out.push((format!("{id}.{key}"), clean(&value)));
+            // SD-IDs and names are the sender's too: cleaned like values.
+            out.push((clean(&format!("{id}.{key}")), clean(&value)));
         }
     }
     if i == 0 {

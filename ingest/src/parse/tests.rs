@@ -351,6 +351,35 @@ fn xml_with_a_dtd_or_unknown_entity_is_refused() {
 }
 
 #[test]
+fn keys_and_names_from_the_input_are_cleaned() {
+    // Found by the properties below: keys came through uncleaned.
+    let fg = parse_syslog(
+        b"date=2026-11-27 logid=1 type=utm a\0b=1 \x1bk=\"v\"",
+        &ctx(),
+    )
+    .expect("fortigate");
+    assert_eq!(fg.fields.get("ab").map(String::as_str), Some("1"));
+    assert_eq!(fg.fields.get("k").map(String::as_str), Some("v"));
+    let sd = parse_syslog(b"<13>1 - h a - - [x\0@1 k\0=\"v\"] msg", &ctx()).expect("5424");
+    assert_eq!(sd.fields.get("x@1.k").map(String::as_str), Some("v"));
+    let xml = fortisiem::parse_xml(
+        b"<incident incidentId=\"1\" a\0b=\"2\"><name>n</name><t\0ag>x</t\0ag></incident>",
+    )
+    .expect("xml");
+    assert_eq!(xml.fields.get("incident.ab").map(String::as_str), Some("2"));
+    assert_eq!(xml.fields.get("tag").map(String::as_str), Some("x"));
+    let json = fortisiem::parse_json(br#"{"incidentId": 1, "eventName": "e", "k\u0000": "v"}"#)
+        .expect("json");
+    assert_eq!(json.fields.get("k").map(String::as_str), Some("v"));
+    for e in [&fg, &sd, &xml, &json] {
+        assert!(
+            e.fields.keys().all(|k| !k.chars().any(char::is_control)),
+            "{e:?}"
+        );
+    }
+}
+
+#[test]
 fn a_broken_rules_file_is_refused_with_its_line() {
     let bad = "[correlation]\nkey = [\"vendor\"]\n\n[[rules]]\nname = \"x\"\nmatch = { vendor = \"(\" }\nseverity = \"HIGH\"\n";
     let err = Rules::from_toml(bad).unwrap_err();
@@ -369,57 +398,541 @@ fn a_broken_rules_file_is_refused_with_its_line() {
         .contains("colour"));
 }
 
+/// Parsers on hostile input: for each format a valid prefix or header (so
+/// the input gets past the first checks) followed by arbitrary bytes (NUL
+/// and other controls, invalid UTF-8, the format's own delimiters), and
+/// JSON-shaped bodies with the field names the JSON parsers read. Every
+/// call must return within a liveness bound (not a speed target); an event
+/// must hold no control character but tab and newline (`clean`: `jsonb`
+/// refuses NUL), nor may the alert the default rules make of it; an error
+/// must make a dead-letter reason without NUL.
 mod properties {
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
     use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestCaseError;
+    use serde_json::{Map, Value};
 
     use super::super::*;
+    use crate::dead_letters::sanitize_reason;
+    use crate::rules::{Decision, Rules};
 
-    fn no_nul(e: &Normalized) -> bool {
-        let strings = [
-            Some(&e.vendor),
-            Some(&e.product),
-            e.signature.as_ref(),
-            e.host.as_ref(),
-            e.user.as_ref(),
-            Some(&e.message),
-            Some(&e.raw),
-            e.incident_id.as_ref(),
+    /// Generous: one call on a few hundred bytes, in a debug build, on a
+    /// loaded machine.
+    const BOUND: Duration = Duration::from_secs(2);
+    /// Modest, so the module takes seconds in a debug build;
+    /// `PROPTEST_CASES=20000` runs deeper.
+    const CASES: u32 = 128;
+    const TAIL: usize = 200;
+
+    fn config() -> ProptestConfig {
+        match std::env::var_os("PROPTEST_CASES") {
+            Some(_) => ProptestConfig::default(),
+            None => ProptestConfig::with_cases(CASES),
+        }
+    }
+
+    fn rules() -> &'static Rules {
+        static RULES: OnceLock<Rules> = OnceLock::new();
+        RULES.get_or_init(Rules::default_rules)
+    }
+
+    fn clean_text(s: &str) -> bool {
+        !s.chars().any(|c| c.is_control() && c != '\t' && c != '\n')
+    }
+
+    fn check_strings<'a>(
+        what: &str,
+        strings: impl IntoIterator<Item = (&'static str, Option<&'a str>)>,
+    ) -> Result<(), TestCaseError> {
+        for (field, s) in strings {
+            if let Some(s) = s {
+                prop_assert!(clean_text(s), "{what}.{field} holds a control: {s:?}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Every string of the event, and of the alert the rules make of it.
+    fn check_event(e: &Normalized) -> Result<(), TestCaseError> {
+        check_strings(
+            "event",
+            [
+                ("vendor", Some(e.vendor.as_str())),
+                ("product", Some(e.product.as_str())),
+                ("signature", e.signature.as_deref()),
+                ("vendor_severity", e.vendor_severity.as_deref()),
+                ("host", e.host.as_deref()),
+                ("user", e.user.as_deref()),
+                ("incident_id", e.incident_id.as_deref()),
+                ("incident_status", e.incident_status.as_deref()),
+                ("message", Some(e.message.as_str())),
+                ("raw", Some(e.raw.as_str())),
+            ],
+        )?;
+        for (k, v) in &e.fields {
+            check_strings(
+                "event.fields",
+                [("key", Some(k.as_str())), ("value", Some(v.as_str()))],
+            )?;
+        }
+        if let Decision::Alert(a) = rules().decide(e) {
+            check_strings(
+                "alert",
+                [
+                    ("vendor", Some(a.vendor.as_str())),
+                    ("product", Some(a.product.as_str())),
+                    ("rule_name", Some(a.rule_name.as_str())),
+                    ("matched_rule", Some(a.matched_rule.as_str())),
+                    ("host", a.host.as_deref()),
+                    ("user", a.user.as_deref()),
+                    ("fingerprint", Some(a.fingerprint.as_str())),
+                    ("incident_id", a.incident_id.as_deref()),
+                    ("incident_status", a.incident_status.as_deref()),
+                    ("message", Some(a.message.as_str())),
+                    ("raw", Some(a.raw.as_str())),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs one parse under the liveness bound and checks its outcome.
+    fn run(
+        input: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<Normalized, ParseError>,
+    ) -> Result<(), TestCaseError> {
+        let started = Instant::now();
+        let parsed = parse(input);
+        let took = started.elapsed();
+        prop_assert!(
+            took < BOUND,
+            "took {took:?} on {:?}",
+            String::from_utf8_lossy(input)
+        );
+        match parsed {
+            Ok(e) => check_event(&e),
+            Err(e) => {
+                let reason = sanitize_reason(&e.to_string());
+                prop_assert!(!reason.is_empty());
+                prop_assert!(!reason.contains('\0'), "{reason:?}");
+                Ok(())
+            }
+        }
+    }
+
+    fn syslog(input: &[u8]) -> Result<(), TestCaseError> {
+        run(input, |b| parse_syslog(b, &ParseContext::default()))
+    }
+
+    /// Arbitrary bytes, weighted towards what breaks parsers: controls,
+    /// delimiters of every format, invalid and multi-byte UTF-8, `key=`.
+    fn hostile(max: usize) -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            4 => any::<u8>().prop_map(|b| vec![b]),
+            3 => prop::sample::select(b"\0\x01\x1b\x7f\t\n\r =\"\\|[]<>&;:,{}/-'".to_vec())
+                .prop_map(|b| vec![b]),
+            1 => prop::sample::select(vec![
+                &b"\xc2\x85"[..], // U+0085, a C1 control
+                b"\xc2\x9f",
+                b"\xef\xbb\xbf", // BOM
+                b"\xff",
+                b"\xc3", // a truncated sequence
+                "é".as_bytes(),
+                "\u{2028}".as_bytes(),
+                b"\\u0000",
+                b"&amp;",
+                b"&#0;",
+            ])
+            .prop_map(<[u8]>::to_vec),
+            // `key=` and `key="`: more pairs (a regex strategy is slow to sample).
+            2 => (
+                prop::sample::select(vec!["a", "msg", "srcip", "dstip", "logid", "type", "k_1", "rt"]),
+                prop::sample::select(vec!["=", "=\""]),
+            )
+                .prop_map(|(k, eq)| format!("{k}{eq}").into_bytes()),
         ];
-        strings.iter().flatten().all(|s| !s.contains('\0'))
-            && e.fields
-                .iter()
-                .all(|(k, v)| !k.contains('\0') && !v.contains('\0'))
+        prop::collection::vec(piece, 0..max).prop_map(|v| v.concat())
+    }
+
+    fn then(prefix: &str, tail: &[u8]) -> Vec<u8> {
+        [prefix.as_bytes(), tail].concat()
+    }
+
+    /// Strings with controls (NUL included), the JSON parsers' separators,
+    /// and values that read as numbers, addresses or times.
+    fn hostile_string() -> impl Strategy<Value = String> {
+        let ch = prop_oneof![
+            3 => any::<char>(),
+            2 => prop::sample::select(vec!['\0', '\u{1b}', '\u{7f}', '\u{85}', '\t', '\n', ':', ',', '"', ' ']),
+            2 => prop::sample::select(vec!['0', '1', '9', '.', '-']),
+        ];
+        let free = prop::collection::vec(ch, 0..24).prop_map(String::from_iter);
+        let plausible = prop::sample::select(vec![
+            "4625",
+            "0",
+            "1",
+            "-",
+            "N/A",
+            "10.20.1.15",
+            "2026-11-27 10:00:00",
+            "1795784531000",
+            "srcIpAddr:10.0.0.1,hostName:h,",
+            "Active",
+            "",
+        ])
+        .prop_map(String::from);
+        prop_oneof![
+            2 => free.clone(),
+            1 => plausible.clone(),
+            1 => (plausible, free).prop_map(|(a, b)| a + &b),
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            1 => Just(Value::Null),
+            1 => any::<bool>().prop_map(Value::Bool),
+            1 => any::<i64>().prop_map(Value::from),
+            1 => any::<u64>().prop_map(Value::from),
+            1 => any::<f64>().prop_map(Value::from),
+            3 => hostile_string().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((hostile_string(), inner), 0..4)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A JSON object: mostly the names the parser reads (`names`), with
+    /// each of `required` present most of the time, plus arbitrary keys.
+    fn json_object(
+        names: &'static [&'static str],
+        required: &'static [&'static str],
+    ) -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            3 => prop::sample::select(names).prop_map(String::from),
+            1 => hostile_string(),
+        ];
+        // Required fields mostly hold what the parser expects (a number, or
+        // a string: EventID, incidentId, eventName), else anything.
+        let expected = prop_oneof![
+            2 => any::<u16>().prop_map(Value::from),
+            2 => hostile_string().prop_map(Value::String),
+            1 => json_value(),
+        ];
+        let required =
+            prop::collection::vec((prop::bool::weighted(0.85), expected), required.len()).prop_map(
+                move |v| {
+                    required
+                        .iter()
+                        .zip(v)
+                        .filter(|(_, (keep, _))| *keep)
+                        .map(|(k, (_, v))| (k.to_string(), v))
+                        .collect::<Vec<_>>()
+                },
+            );
+        (required, prop::collection::vec((key, json_value()), 0..12)).prop_map(|(req, more)| {
+            let mut obj: Map<String, Value> = more.into_iter().collect();
+            obj.extend(req);
+            serde_json::to_vec(&Value::Object(obj)).expect("a JSON value serializes")
+        })
+    }
+
+    const NXLOG_NAMES: &[&str] = &[
+        "EventID",
+        "Channel",
+        "SourceName",
+        "EventType",
+        "Hostname",
+        "Category",
+        "Message",
+        "IpAddress",
+        "SubjectUserName",
+        "TargetUserName",
+        "CommandLine",
+        "ParentProcessName",
+        "NewProcessName",
+        "WorkstationName",
+        "LogonType",
+        "EventTime",
+    ];
+    const FORTISIEM_NAMES: &[&str] = &[
+        "incidentId",
+        "eventName",
+        "incidentTitle",
+        "eventSeverity",
+        "incidentStatus",
+        "count",
+        "incidentSrc",
+        "incidentTarget",
+        "incidentDetail",
+        "incidentLastSeen",
+        "incidentFirstSeen",
+    ];
+
+    const RFC3164: &[&str] = &[
+        "<13>Nov 27 10:00:00 host01 ",
+        "<13>Nov 27 10:00:00 relay01 Nov 27 09:59:58 origin01 sshd[42]: ",
+        "<13>2026-11-27T10:00:00 host01 ",
+        "Nov 27 10:00:00 host01 app: ",
+    ];
+    const RFC5424: &[&str] = &[
+        "<165>1 2026-11-27T10:00:00.5Z host app 42 ID47 ",
+        "<165>1 2026-11-27T10:00:00+01:00 host app - - - ",
+        "<165>1 2026-11-27T10:00:00Z host app 42 ID47 [ex@32473 iut=\"3\" event=\"",
+        "<165>1 - - - - - [x@1 ",
+    ];
+    const FORTIGATE: &str = "date=2026-11-27 time=10:00:00 devname=\"FGT-EDGE-01\" devid=\"FG100F\" logid=\"0419016384\" type=\"utm\" subtype=\"ips\" level=\"alert\" srcip=203.0.113.45 dstip=10.20.1.15 ";
+    const SNARE: &str = "MSWinEventLog\t1\tSecurity\t7\tWed Nov 27 10:00:00 2026\t4625\tMicrosoft-Windows-Security-Auditing\tjdoe\tN/A\tFailure Audit\tDC01.corp.example\tLogon\t\t";
+    const CEF: &str = "CEF:0|Suricata|IDS|7.0|2034647|ET EXPLOIT Possible Log4j RCE Attempt|10|src=203.0.113.45 dst=10.20.1.15 ";
+
+    fn prefixed(
+        prefixes: &'static [&'static str],
+        body: &'static str,
+    ) -> impl Strategy<Value = Vec<u8>> {
+        (prop::sample::select(prefixes), hostile(TAIL))
+            .prop_map(move |(p, tail)| then(&format!("{p}{body}"), &tail))
+    }
+
+    fn rfc3164_input() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(RFC3164, "")
+    }
+
+    fn rfc5424_input() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(RFC5424, "")
+    }
+
+    fn fortigate_input() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(
+            &[
+                "",
+                "<189>",
+                "<189>Nov 27 10:00:00 fgt ",
+                "<189>1 2026-11-27T10:00:00Z fgt - - - - ",
+            ],
+            FORTIGATE,
+        )
+    }
+
+    /// `key=value` or `key="value"` pairs with hostile keys and values.
+    fn fortigate_pairs_input() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            3 => prop::sample::select(vec!["srcip", "dstip", "msg", "attack", "user", "k\0", "\x1b"])
+                .prop_map(|k| k.as_bytes().to_vec()),
+            1 => hostile(4),
+        ];
+        prop::collection::vec((key, hostile(12), any::<bool>()), 1..16).prop_map(|pairs| {
+            let mut line = b"date=2026-11-27 logid=1 type=utm ".to_vec();
+            for (k, v, quoted) in pairs {
+                line.extend_from_slice(&k);
+                line.push(b'=');
+                if quoted {
+                    line.push(b'"');
+                }
+                line.extend_from_slice(&v);
+                if quoted {
+                    line.push(b'"');
+                }
+                line.push(b' ');
+            }
+            line
+        })
+    }
+
+    fn snare_input() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(
+            &[
+                "<13>Nov 27 10:00:00 dc01 ",
+                "<13>1 2026-11-27T10:00:00Z dc01 snare - - - ",
+            ],
+            SNARE,
+        )
+    }
+
+    fn nxlog_input() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => json_object(NXLOG_NAMES, &["EventID"]),
+            1 => prefixed(&["{\"EventID\": 4625, \"Hostname\": \"h\", \"Message\": \""], ""),
+        ]
+    }
+
+    fn cef_input() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(
+            &[
+                "",
+                "<13>Nov 27 10:00:00 ids01 ",
+                "<13>1 2026-11-27T10:00:00Z ids01 - - - - ",
+            ],
+            CEF,
+        )
+    }
+
+    fn xml_escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+    }
+
+    /// A well-formed incident whose attribute values and texts are hostile
+    /// strings (controls, NUL included): the success path of the parser.
+    fn fortisiem_xml_shaped() -> impl Strategy<Value = Vec<u8>> {
+        let entry = (
+            prop::sample::select(vec!["incidentSource", "incidentTarget", "incidentDetail"]),
+            prop::sample::select(vec![
+                "srcIpAddr",
+                "destIpAddr",
+                "hostName",
+                "user",
+                "destIpPort",
+            ]),
+            hostile_string(),
+        );
+        (
+            hostile_string(),
+            hostile_string(),
+            hostile_string(),
+            hostile_string(),
+            prop::collection::vec(entry, 0..6),
+        )
+            .prop_map(|(id, severity, name, description, entries)| {
+                let entries: String = entries
+                    .iter()
+                    .map(|(section, attr, v)| {
+                        format!(
+                            "<{section}><entry attribute=\"{attr}\">{}</entry></{section}>",
+                            xml_escape(v)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "<incident incidentId=\"{}\" severity=\"{}\" status=\"0\"><name>{}</name><description>{}</description>{entries}</incident>",
+                    xml_escape(&id),
+                    xml_escape(&severity),
+                    xml_escape(&name),
+                    xml_escape(&description),
+                )
+                .into_bytes()
+            })
+    }
+
+    fn fortisiem_xml_input() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![fortisiem_xml_shaped(), fortisiem_xml_prefixed()]
+    }
+
+    fn fortisiem_xml_prefixed() -> impl Strategy<Value = Vec<u8>> {
+        prefixed(
+            &[
+                "<incident incidentId=\"1\" severity=\"9\" status=\"0\"><name>",
+                "<incident incidentId=\"1\"><name>n</name><incidentSource><entry attribute=\"srcIpAddr\">",
+                "<incident incidentId=\"1\"><name>n</name><",
+                "<incident ",
+            ],
+            "",
+        )
+        .prop_map(|mut body| {
+            body.extend_from_slice(b"</name></incident>");
+            body
+        })
+    }
+
+    fn fortisiem_json_input() -> impl Strategy<Value = Vec<u8>> {
+        json_object(FORTISIEM_NAMES, &["incidentId", "eventName"])
+    }
+
+    fn syslog_parse(b: &[u8]) -> Result<Normalized, ParseError> {
+        parse_syslog(b, &ParseContext::default())
+    }
+
+    /// The generators are worth their cases only if they get past the first
+    /// checks: a fair share of their inputs parse, as the intended format.
+    #[test]
+    fn generators_reach_each_parser() {
+        type Parse = fn(&[u8]) -> Result<Normalized, ParseError>;
+        fn share(
+            name: &str,
+            input: impl Strategy<Value = Vec<u8>>,
+            parse: Parse,
+            formats: &[Format],
+        ) {
+            let mut runner = proptest::test_runner::TestRunner::deterministic();
+            let n = 100;
+            let hits = (0..n)
+                .filter(|_| {
+                    let bytes = input.new_tree(&mut runner).expect("a value").current();
+                    parse(&bytes).is_ok_and(|e| e.format.is_some_and(|f| formats.contains(&f)))
+                })
+                .count();
+            assert!(hits * 10 >= n, "{name}: {hits} of {n} parse as {formats:?}");
+        }
+        use Format::*;
+        share("rfc3164", rfc3164_input(), syslog_parse, &[Rfc3164]);
+        share("rfc5424", rfc5424_input(), syslog_parse, &[Rfc5424]);
+        share("fortigate", fortigate_input(), syslog_parse, &[FortiGate]);
+        share(
+            "fortigate pairs",
+            fortigate_pairs_input(),
+            syslog_parse,
+            &[FortiGate],
+        );
+        share("snare", snare_input(), syslog_parse, &[Snare]);
+        share("nxlog", nxlog_input(), syslog_parse, &[NxLog]);
+        share("cef", cef_input(), syslog_parse, &[Cef]);
+        share(
+            "fortisiem xml",
+            fortisiem_xml_input(),
+            fortisiem::parse_xml,
+            &[FortiSiemXml],
+        );
+        share(
+            "fortisiem json",
+            fortisiem_json_input(),
+            fortisiem::parse_json,
+            &[FortiSiemJson],
+        );
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #![proptest_config(config())]
 
         #[test]
-        fn syslog_never_panics_nor_yields_nul(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            if let Ok(e) = parse_syslog(&bytes, &ParseContext::default()) {
-                prop_assert!(no_nul(&e));
-            }
+        fn any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            syslog(&bytes)?;
+            run(&bytes, fortisiem::parse_xml)?;
+            run(&bytes, fortisiem::parse_json)?;
         }
 
         #[test]
-        fn structured_prefixes_never_panic(prefix in prop::sample::select(vec!["<13>", "<165>1 ", "CEF:0|", "date=", "{\"EventID\":", "<13>Nov 27 10:00:00 h MSWinEventLog\t"]), tail in "\\PC{0,300}") {
-            let text = format!("{prefix}{tail}\u{0}");
-            if let Ok(e) = parse_syslog(text.as_bytes(), &ParseContext::default()) {
-                prop_assert!(no_nul(&e));
-            }
-        }
+        fn rfc3164(input in rfc3164_input()) { syslog(&input)?; }
 
         #[test]
-        fn fortisiem_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            if let Ok(e) = fortisiem::parse_xml(&bytes) { prop_assert!(no_nul(&e)); }
-            if let Ok(e) = fortisiem::parse_json(&bytes) { prop_assert!(no_nul(&e)); }
-        }
+        fn rfc5424(input in rfc5424_input()) { syslog(&input)?; }
 
         #[test]
-        fn xml_shaped_input_never_panics(tail in "\\PC{0,300}") {
-            let text = format!("<incident incidentId=\"1\"><name>{tail}</name>{tail}</incident>");
-            if let Ok(e) = fortisiem::parse_xml(text.as_bytes()) { prop_assert!(no_nul(&e)); }
-        }
+        fn fortigate_without_and_with_a_header(input in fortigate_input()) { syslog(&input)?; }
+
+        #[test]
+        fn fortigate_key_values(input in fortigate_pairs_input()) { syslog(&input)?; }
+
+        #[test]
+        fn snare(input in snare_input()) { syslog(&input)?; }
+
+        #[test]
+        fn nxlog(input in nxlog_input()) { syslog(&input)?; }
+
+        #[test]
+        fn cef(input in cef_input()) { syslog(&input)?; }
+
+        #[test]
+        fn fortisiem_xml(input in fortisiem_xml_input()) { run(&input, fortisiem::parse_xml)?; }
+
+        #[test]
+        fn fortisiem_json(input in fortisiem_json_input()) { run(&input, fortisiem::parse_json)?; }
     }
 }
 

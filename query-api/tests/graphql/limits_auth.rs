@@ -268,8 +268,10 @@ async fn graphql_over_http_media_types_and_status_codes() {
         json!({"data": {"__typename": "Query"}})
     );
 
+    // Well-formed JSON requests that fail: 400 with graphql-response+json,
+    // 200 with errors under application/json (bodies that are no request at
+    // all: see `bodies_that_are_no_graphql_request_are_400_in_either_media_type`).
     for (body, what) in [
-        (r#"{ "not a JSON"#, "JSON parse failure"),
         (r#"{"qeury":"{ __typename }"}"#, "missing query"),
         (r#"{"query":{"obj":"ect"}}"#, "query object"),
         (
@@ -358,6 +360,82 @@ async fn graphql_over_http_media_types_and_status_codes() {
         .await
         .expect("GET");
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bodies_that_are_no_graphql_request_are_400_in_either_media_type() {
+    let h = spawn().await;
+    let token = h.user("lead", Role::Lead).await;
+    let url = format!("{}/graphql", h.base);
+    let bodies = [
+        (r#"{ "not a JSON"#, "JSON parse failure"),
+        ("NONSENSE", "not JSON at all"),
+        (r#"{"query":"#, "truncated JSON"),
+        ("", "empty body"),
+        (r#"{"query":"{ __typename }"} trailing"#, "trailing bytes"),
+        (r#""{ __typename }""#, "a JSON string"),
+        ("42", "a JSON number"),
+        ("null", "JSON null"),
+        ("true", "a JSON boolean"),
+        (
+            r#"[{"query":"{ __typename }"}, 7]"#,
+            "a batch with a number",
+        ),
+        (r#"[["{ __typename }"]]"#, "a batch of arrays"),
+    ];
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("application/graphql-response+json"),
+    ] {
+        for (body, what) in bodies {
+            let mut req = h
+                .client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json");
+            if let Some(a) = accept {
+                req = req.header("accept", a);
+            }
+            let res = req.body(body).send().await.expect("send");
+            assert_eq!(
+                res.status(),
+                StatusCode::BAD_REQUEST,
+                "{what}, accept {accept:?}"
+            );
+            let content_type = res.headers()["content-type"]
+                .to_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                content_type.starts_with(accept.unwrap_or("application/json")),
+                "{what}, accept {accept:?}: {content_type}"
+            );
+            let v: Value = res.json().await.expect("a JSON body");
+            assert!(v.get("data").is_none(), "{what}: {v}");
+            assert_eq!(
+                v["errors"][0]["extensions"]["code"], "BAD_REQUEST",
+                "{what}: {v}"
+            );
+            assert!(
+                v["errors"][0]["message"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{what}: {v}"
+            );
+        }
+    }
+
+    // Still a request: a batch of objects answers per item, 200.
+    let (status, body) = h
+        .post(
+            Some(&token),
+            &json!([{"query": "{ __typename }"}, {"qeury": "{ __typename }"}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body[0]["data"]["__typename"], "Query", "{body}");
+    assert_eq!(body[1]["errors"][0]["extensions"]["code"], "BAD_REQUEST");
 }
 
 #[tokio::test]

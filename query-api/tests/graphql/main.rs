@@ -4,7 +4,9 @@
 mod harness;
 
 mod as_of;
+mod assets;
 mod limits_auth;
 mod queries;
 mod subscriptions;
+mod ticket_indexes;
 mod ws_protocol;

@@ -294,3 +294,142 @@ async fn resume_after_a_dropped_connection_has_no_gap_nor_duplicate_with_out_of_
     assert_eq!(got.last().copied(), last_one.position);
     assert!(got.contains(&b) && got.contains(&c));
 }
+
+/// Waits until the `watcher` receiver has seen the batch that carries
+/// `position`; returns how many batches that took.
+async fn broadcast_up_to(
+    watcher: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<query_api::hub::Batch>>,
+    head: &mut Position,
+    position: Position,
+) -> usize {
+    let mut batches = 0;
+    while *head < position {
+        let batch = tokio::time::timeout(Duration::from_secs(10), watcher.recv())
+            .await
+            .expect("the hub broadcasts the projected batch")
+            .expect("a batch (the watcher keeps up)");
+        *head = batch.to;
+        batches += 1;
+    }
+    batches
+}
+
+#[tokio::test]
+async fn a_lagged_subscriber_resyncs_from_the_feed_with_no_gap_nor_duplicate() {
+    use futures::StreamExt;
+
+    const CAPACITY: usize = 2;
+    const ROUNDS: usize = 12;
+    // The lag itself is counted: a recorder for this process shows it.
+    let metrics = platform::telemetry::metrics();
+    let lagged = || {
+        metrics
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix("ticketera_subscription_lagged_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let lagged_before = lagged();
+    let h = crate::harness::spawn_with(|_, o| o.broadcast_capacity = CAPACITY).await;
+    let (t, opened) = h.open("lead", "lagging", Severity::Low).await;
+    let opened = opened.position.expect("position");
+    h.project().await;
+
+    // A receiver that keeps up sees every batch the hub broadcasts; once it
+    // saw the opening, the hub's head is there.
+    let hub = h.api.hub().clone();
+    let (mut watcher, mut head) = hub.subscribe().await.expect("subscribe");
+    broadcast_up_to(&mut watcher, &mut head, opened).await;
+    assert_eq!(head, opened, "nothing else was written");
+
+    // The subscriptions under test: created, then not polled while more
+    // batches than their receivers hold are broadcast.
+    let mut events = Box::pin(
+        query_api::subscriptions::ticket_events(hub.clone(), None, None)
+            .await
+            .expect("ticketEvents"),
+    );
+    let mut updated = Box::pin(
+        query_api::subscriptions::ticket_updated(hub.clone(), t, None)
+            .await
+            .expect("ticketUpdated"),
+    );
+    let mut batches = 0;
+    let mut last = opened;
+    for i in 0..ROUNDS {
+        let done = h
+            .exec(
+                t,
+                "lead",
+                Command::Comment {
+                    body: format!("while lagging {i}"),
+                },
+            )
+            .await;
+        last = done.position.expect("position");
+        h.project().await;
+        batches += broadcast_up_to(&mut watcher, &mut head, last).await;
+    }
+    assert!(
+        batches > CAPACITY,
+        "{batches} batches overflow receivers of {CAPACITY}: they lag"
+    );
+
+    // Polled now: every event after the subscription began, once, in feed
+    // order (the resync from the feed, then the batches still held skipped).
+    let mut got = vec![];
+    while got.len() < ROUNDS {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("the lagged subscription delivers")
+            .expect("still open");
+        got.push(e.record.position);
+    }
+    let expected: Vec<Position> = feed_order(&h)
+        .await
+        .into_iter()
+        .filter(|p| *p > opened)
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(got.last(), Some(&last));
+    let more = tokio::time::timeout(Duration::from_millis(300), events.next()).await;
+    assert!(more.is_err(), "no duplicate after the resync");
+
+    assert!(
+        lagged() >= lagged_before + 1.0,
+        "the subscription went through RecvError::Lagged"
+    );
+
+    // ticketUpdated re-reads the row once: the newest version, nothing older.
+    let row = tokio::time::timeout(Duration::from_secs(10), updated.next())
+        .await
+        .expect("the lagged ticketUpdated delivers")
+        .expect("still open");
+    assert_eq!(row.version, 1 + ROUNDS as i64);
+    let more = tokio::time::timeout(Duration::from_millis(300), updated.next()).await;
+    assert!(more.is_err(), "no older row after the re-read");
+    assert!(lagged() >= lagged_before + 2.0, "both subscriptions lagged");
+
+    // And live again afterwards.
+    let live = h
+        .exec(
+            t,
+            "lead",
+            Command::Comment {
+                body: "live after the lag".into(),
+            },
+        )
+        .await;
+    h.project().await;
+    let e = tokio::time::timeout(Duration::from_secs(10), events.next())
+        .await
+        .expect("live after the resync")
+        .expect("still open");
+    assert_eq!(Some(e.record.position), live.position);
+    let row = tokio::time::timeout(Duration::from_secs(10), updated.next())
+        .await
+        .expect("live ticketUpdated")
+        .expect("still open");
+    assert_eq!(row.version, 2 + ROUNDS as i64);
+}
