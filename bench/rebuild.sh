@@ -4,8 +4,8 @@
 #   bash bench/rebuild.sh [extra arguments of bench/src/bin/rebuild.rs, e.g. --tickets 10000]
 #
 # Builds the `rebuild` benchmark binary (release), creates a fresh database
-# bench_rebuild_<random> on $BENCH_DATABASE_SERVER (default
-# postgres://postgres@127.0.0.1:5432), writes 1,000,000 synthetic events into
+# bench_rebuild_<random> on a private PostgreSQL cluster (bench/lib.sh; or
+# on $BENCH_DATABASE_SERVER when set), writes 1,000,000 synthetic events into
 # it with SQL (100,000 tickets of ten events, interleaved as in a live SOC),
 # then prints, in one run: the rate of a plain SELECT of those rows, the rate
 # of the feed read and decoded as a rebuild reads it, and each projection's
@@ -17,29 +17,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '==> %s\n' "$*" >&2; }
-
-server="${BENCH_DATABASE_SERVER:-postgres://postgres@127.0.0.1:5432}"
-server="${server%/}"
-
-if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
-  # shellcheck disable=SC1091
-  . "$HOME/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || { say "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }
+. bench/lib.sh
+bench_require_cargo
 command -v psql >/dev/null 2>&1 || { say "psql not found: install postgresql-client"; exit 1; }
-psql "$server/postgres" -Atqc 'select 1' >/dev/null 2>&1 || {
-  say "no PostgreSQL reachable at $server (set BENCH_DATABASE_SERVER)"; exit 1; }
+bench_server
 
 if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then
   dirty=""
   [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || dirty=" (plus uncommitted changes)"
   say "source: commit $(git rev-parse --short HEAD)$dirty"
 fi
-say "PostgreSQL at $server: $(psql "$server/postgres" -Atqc 'show server_version') (shared_buffers=$(psql "$server/postgres" -Atqc 'show shared_buffers'), ssl=$(psql "$server/postgres" -Atqc 'show ssl'))"
-say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 say "building the rebuild benchmark (release)"
-cargo build --release -p ticketera-bench --bin rebuild >&2
+# The same package set as the other benchmarks: one feature resolution, one build.
+cargo build --release -p ticketera -p ticketera-bench >&2
 target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 target_dir="${target_dir:-target}"
 
@@ -48,6 +38,7 @@ cleanup() {
   status=$?
   say "dropping database $db"
   psql "$server/postgres" -Atqc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  bench_cleanup
   exit "$status"
 }
 trap cleanup EXIT
