@@ -17,11 +17,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '==> %s\n' "$*" >&2; }
+. bench/lib.sh
 secs="${1:-10}"
 rate="${2:-1000000}"
-server="${BENCH_DATABASE_SERVER:-postgres://postgres@127.0.0.1:5432}"
-server="${server%/}"
 work=$(mktemp -d /tmp/ticketera-ingest-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -30,9 +28,7 @@ cleanup() {
   for db in "${dbs[@]:-}"; do
     [ -n "$db" ] && psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   done
-  if [ -n "${pg_private:-}" ]; then
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- $pg_private >/dev/null 2>&1 || true; else $pg_private >/dev/null 2>&1 || true; fi
-  fi
+  bench_cleanup
   rm -rf "$work"
 }
 dbs=()
@@ -63,35 +59,17 @@ else
   fi
   loggen=(env "LD_LIBRARY_PATH=$loggen_root/lib/syslog-ng" "SYSLOGNG_PREFIX=$loggen_root" "$loggen_root/bin/loggen")
 fi
-# A private PostgreSQL cluster unless BENCH_DATABASE_SERVER is given: the
-# event feed reads below the cluster-wide oldest running transaction
-# (ARCHITECTURE.md), so other databases' work on a shared cluster would show
-# up in the alert -> GraphQL latency.
-chmod 755 "$work"
-pg_private=""
-if [ -z "${BENCH_DATABASE_SERVER:-}" ]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-  if [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; then
-    runas=()
-    mkdir -p "$work/pg"
-    if [ "$(id -u)" -eq 0 ]; then chown postgres "$work/pg"; runas=(runuser -u postgres --); fi
-    pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    "${runas[@]}" "$pg_bin/initdb" -D "$work/pg/data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
-    "${runas[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w \
-      -o "-p $pgport -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 -c shared_buffers=256MB" start >/dev/null
-    pg_private="$pg_bin/pg_ctl -D $work/pg/data -m fast stop"
-    server="postgres://postgres@127.0.0.1:$pgport"
-    say "private PostgreSQL cluster on port $pgport"
-  fi
-fi
-psql "$server/postgres" -Atqc 'select 1' >/dev/null 2>&1 || { say "no PostgreSQL at $server (set BENCH_DATABASE_SERVER)"; exit 1; }
+# A private PostgreSQL cluster unless BENCH_DATABASE_SERVER is given
+# (bench/lib.sh): other databases' work on a shared cluster would show up in
+# the alert -> GraphQL latency.
+bench_server
 
 say "release build of ticketera and ingest_latency"
 cargo build --release -q -p ticketera -p ticketera-bench >&2
 target="${CARGO_TARGET_DIR:-target}/release"
 bin="$target/ticketera"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { bench_free_port; }
 # /proc/net/snmp: "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors ...".
 rcvbuf_errors() { awk '/^Udp:/ { if (++n == 2) print $6 }' /proc/net/snmp; }
 fresh_db() {
