@@ -9,7 +9,6 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use domain::{Action, Criticality};
 use platform::http::{ApiError, Problem};
 use serde::{Deserialize, Serialize};
@@ -24,20 +23,10 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A CSV import of at most this many bytes (about 100,000 rows).
 const CSV_LIMIT: usize = 16 * 1024 * 1024;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct AssetView {
-    pub id: Uuid,
-    pub network: String,
-    pub hostname: Option<String>,
-    pub owner: Option<String>,
-    pub business_unit: Option<String>,
-    pub criticality: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+/// The CMDB row, as the REST routes answer it.
+pub use platform::cmdb::AssetRow as AssetView;
 
-const COLUMNS: &str =
-    "id, network::text AS network, hostname, owner, business_unit, criticality, created_at, updated_at";
+const COLUMNS: &str = platform::cmdb::ASSET_COLUMNS;
 
 /// An IP (a /32 or /128) or a CIDR without host bits, normalized.
 pub fn parse_network(text: &str) -> Result<String, String> {

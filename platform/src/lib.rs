@@ -2,6 +2,7 @@
 //! store, identity and tokens, telemetry and HTTP plumbing.
 
 pub mod auth;
+pub mod cmdb;
 pub mod config;
 pub mod db;
 pub mod event_store;

@@ -48,29 +48,19 @@ impl TicketServices for PgTicketServices {
     }
 
     async fn asset(&self, ip: IpAddr) -> Result<Option<Asset>, LookupError> {
-        let row: Option<(
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        )> = sqlx::query_as(
-            "SELECT network::text, hostname, owner, business_unit, criticality FROM assets
-              WHERE network >>= $1::inet ORDER BY masklen(network) DESC LIMIT 1",
-        )
-        .bind(ip.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(|e| LookupError(format!("CMDB: {e}")))?;
-        row.map(|(network, hostname, owner, business_unit, criticality)| {
+        let row = crate::cmdb::most_specific(&self.pool, ip)
+            .await
+            .map_err(|e| LookupError(format!("CMDB: {e}")))?;
+        row.map(|r| {
             Ok(Asset {
-                network,
-                hostname,
-                owner,
-                business_unit,
-                criticality: criticality
+                criticality: r
+                    .criticality
                     .parse()
                     .map_err(|e| LookupError(format!("CMDB: {e}")))?,
+                network: r.network,
+                hostname: r.hostname,
+                owner: r.owner,
+                business_unit: r.business_unit,
             })
         })
         .transpose()

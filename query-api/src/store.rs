@@ -449,19 +449,7 @@ impl ReadModels {
     }
 }
 
-/// A row of the CMDB's `assets` table (the network as text: no extra sqlx
-/// features).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AssetRow {
-    pub id: Uuid,
-    pub network: String,
-    pub hostname: Option<String>,
-    pub owner: Option<String>,
-    pub business_unit: Option<String>,
-    pub criticality: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+pub use platform::cmdb::AssetRow;
 
 /// One page of assets ordered by network (unique, so it is the whole sort
 /// key): after `$1` when given, matching `$2` when given, `$3` rows. The
@@ -486,15 +474,6 @@ const ASSET_COUNT: &str = "SELECT count(*) FROM assets
          OR strpos(lower(coalesce(hostname, '')), lower($1)) > 0
          OR strpos(lower(coalesce(owner, '')), lower($1)) > 0
          OR strpos(lower(coalesce(business_unit, '')), lower($1)) > 0)";
-
-/// The most specific network holding the address (the same rule as the
-/// enrichment lookup in `platform::services`).
-const ASSET_FOR: &str = "SELECT id, network::text AS network, hostname, owner, business_unit,
-        criticality, created_at, updated_at
-   FROM assets
-  WHERE network >>= $1::inet
-  ORDER BY masklen(network) DESC
-  LIMIT 1";
 
 const ASSET_CURSOR_PREFIX: &str = "a1_";
 
@@ -552,10 +531,7 @@ impl ReadModels {
 
     /// The asset whose network is the most specific one holding `ip`.
     pub async fn asset_for(&self, ip: std::net::IpAddr) -> QueryResult<Option<AssetRow>> {
-        Ok(sqlx::query_as::<_, AssetRow>(ASSET_FOR)
-            .bind(ip.to_string())
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(platform::cmdb::most_specific(&self.pool, ip).await?)
     }
 }
 
