@@ -84,6 +84,17 @@ fn position_arg(name: &str, value: Option<&str>) -> QueryResult<Option<Position>
         .transpose()
 }
 
+/// A connection's `first`: the default when absent, at most `MAX_FIRST`.
+fn page_size(first: Option<i32>) -> QueryResult<i32> {
+    let first = first.unwrap_or(DEFAULT_FIRST);
+    if !(0..=MAX_FIRST).contains(&first) {
+        return Err(QueryError::bad_input(format!(
+            "first must be between 0 and {MAX_FIRST}"
+        )));
+    }
+    Ok(first)
+}
+
 /// Waits until `projection` reached the larger of the argument and the
 /// request's `x-min-position`.
 async fn wait_for(
@@ -169,12 +180,7 @@ impl Query {
         order_by: Option<TicketOrder>,
         min_position: Option<String>,
     ) -> async_graphql::Result<TicketConnection> {
-        let first = first.unwrap_or(DEFAULT_FIRST);
-        if !(0..=MAX_FIRST).contains(&first) {
-            return Err(
-                QueryError::bad_input(format!("first must be between 0 and {MAX_FIRST}")).into(),
-            );
-        }
+        let first = page_size(first)?;
         let filter = filter.unwrap_or_default().spec()?;
         let order = order_by.unwrap_or_default().spec();
         let keyset = after
@@ -263,12 +269,7 @@ impl Query {
         after: Option<String>,
         search: Option<String>,
     ) -> async_graphql::Result<AssetConnection> {
-        let first = first.unwrap_or(DEFAULT_FIRST);
-        if !(0..=MAX_FIRST).contains(&first) {
-            return Err(
-                QueryError::bad_input(format!("first must be between 0 and {MAX_FIRST}")).into(),
-            );
-        }
+        let first = page_size(first)?;
         let after = after
             .as_deref()
             .map(crate::store::parse_asset_cursor)
