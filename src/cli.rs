@@ -54,6 +54,21 @@ pub enum Cmd {
         #[command(subcommand)]
         action: KeysCmd,
     },
+    /// Shows what ingest makes of messages, without a database: one JSON
+    /// line per message (format, vendor, product, signature, addresses,
+    /// ports, host, user, event time, and the rules' decision or the parse
+    /// error). Rules: TICKETERA_RULES_FILE or the shipped default.
+    Parse {
+        /// Messages, one a line (a FortiSIEM XML document, or a JSON object
+        /// over several lines, is one webhook body); stdin when omitted.
+        file: Option<PathBuf>,
+        /// Read the whole input as one webhook body: xml or json.
+        #[arg(long)]
+        webhook: Option<String>,
+        /// Also print every key/value the message carries (what rules match).
+        #[arg(long)]
+        fields: bool,
+    },
     /// Prints a ticket as it was, folded from its own events, as JSON.
     Replay {
         /// Ticket id (UUID) or number (SOC-<n>).

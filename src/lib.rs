@@ -3,3 +3,4 @@
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
+pub mod parse_cmd;

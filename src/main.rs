@@ -259,6 +259,11 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             stdout_line(&format!("new signing key: {kid}"))?;
             db.close(false).await
         }
+        Cmd::Parse {
+            file,
+            webhook,
+            fields,
+        } => ticketera::parse_cmd::run(&settings, file.as_deref(), webhook.as_deref(), fields),
         Cmd::Replay {
             ticket,
             at,

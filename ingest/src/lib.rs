@@ -6,12 +6,14 @@
 //! (open, batched correlation, SIEM updates); `listener` receives syslog over
 //! UDP and TCP (octet counting or LF framing, optional TLS) into a bounded
 //! queue that `pipeline` workers drain, so receiving never waits on the
-//! database; `http` serves the SIEM webhook, the CMDB and the dead letters.
+//! database; `http` serves the SIEM webhook, the CMDB and the dead letters;
+//! `inspect` shows what ingest makes of a message (`ticketera parse`).
 
 pub mod assets;
 pub mod correlate;
 pub mod dead_letters;
 pub mod http;
+pub mod inspect;
 pub mod listener;
 pub mod metrics;
 pub mod parse;

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, Mutex};
 use crate::correlate::Correlator;
 use crate::dead_letters::DeadLetters;
 use crate::metrics::{metrics, DropReason};
-use crate::parse::{parse_syslog, ParseContext};
-use crate::rules::Decision;
+use crate::parse::{parse_syslog, Normalized, ParseContext, ParseError};
+use crate::rules::{Decision, Rules};
 use crate::service::RulesHandle;
 use crate::Transport;
 
@@ -102,6 +102,19 @@ impl QueueReceiver {
     }
 }
 
+/// What ingest makes of one syslog message before the database: the
+/// parsed event and the rules' decision, or why it cannot be parsed. The
+/// workers and `ticketera parse` both call this.
+pub fn read(
+    bytes: &[u8],
+    rules: &Rules,
+    ctx: &ParseContext,
+) -> Result<(Normalized, Decision), ParseError> {
+    let event = parse_syslog(bytes, ctx)?;
+    let decision = rules.decide(&event);
+    Ok((event, decision))
+}
+
 /// Parses and decides one batch; alerts go to the correlator (which never
 /// makes the caller wait on the database), failures to the dead letters.
 pub fn handle_batch(
@@ -114,10 +127,10 @@ pub fn handle_batch(
     let rules = rules.current();
     let (mut parsed, mut alerts, mut not_alert, mut suppressed) = (0u64, 0u64, 0u64, 0u64);
     for m in batch {
-        match parse_syslog(&m.bytes, ctx) {
-            Ok(event) => {
+        match read(&m.bytes, &rules, ctx) {
+            Ok((_, decision)) => {
                 parsed += 1;
-                match rules.decide(&event) {
+                match decision {
                     Decision::NotAlert { .. } => not_alert += 1,
                     Decision::Suppressed { .. } => suppressed += 1,
                     Decision::Alert(alert) => {

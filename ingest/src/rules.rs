@@ -195,17 +195,7 @@ fn severity_word(text: &str, s: &str, context: &str) -> Result<Option<Severity>,
 }
 
 fn format_name(f: Option<Format>) -> &'static str {
-    match f {
-        Some(Format::Rfc3164) => "rfc3164",
-        Some(Format::Rfc5424) => "rfc5424",
-        Some(Format::FortiGate) => "fortigate",
-        Some(Format::Snare) => "snare",
-        Some(Format::NxLog) => "nxlog",
-        Some(Format::Cef) => "cef",
-        Some(Format::FortiSiemXml) => "fortisiem-xml",
-        Some(Format::FortiSiemJson) => "fortisiem-json",
-        Some(Format::FreeText) | None => "text",
-    }
+    f.map_or("text", |f| f.name())
 }
 
 /// The value a rule or key sees for a field name.

@@ -2,12 +2,34 @@
 //! `CEF:Version|Vendor|Product|Version|Signature ID|Name|Severity|Extension`.
 //! Header fields escape `\|` and `\\`; extension values escape `\=`, `\\`,
 //! `\n` and `\r`, and run until the next ` key=`.
-
-use chrono::{DateTime, NaiveDateTime, Utc};
+//!
+//! Some products send a shorter header (only vendor and product, or no
+//! severity): version, vendor and product are required, the rest may be
+//! missing, and a last header field that reads as `key=…` is the extension.
+//! Addresses, ports, users, host and time come from the extension's short
+//! keys or their long names (ArcSight CEF specification, "CEF Key Names"):
+//! `src`/`sourceAddress` (or `c6a2`, the source IPv6 field by ArcSight's
+//! convention), `dst`/`destinationAddress` (or `c6a3`), `spt`/`sourcePort`,
+//! `dpt`/`destinationPort`, `suser`/`sourceUserName` then
+//! `duser`/`destinationUserName`, `dvchost`/`deviceHostName`; the time is
+//! `rt`/`deviceReceiptTime`, else `end`, else `start`, in the zone the value
+//! names, else `dtz` (the device's zone), else the sender's default.
 
 use super::syslog::Header;
-use super::{clean, clean_opt, parse_ip, parse_port, Format, Normalized, ParseError};
+use super::{
+    clean, clean_opt, parse_ip, parse_port, time, Format, Normalized, ParseContext, ParseError,
+};
 
+/// Whether a header piece is an extension (`key=…`) rather than a field.
+fn is_extension(piece: &str) -> bool {
+    piece.split_once('=').is_some_and(|(k, _)| {
+        !k.is_empty()
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    })
+}
+
+/// The header's fields (up to seven) and the extension text.
 fn header_fields(text: &str) -> Result<(Vec<String>, String), ParseError> {
     let mut fields = Vec::with_capacity(7);
     let mut cur = String::new();
@@ -26,13 +48,22 @@ fn header_fields(text: &str) -> Result<(Vec<String>, String), ParseError> {
             c => cur.push(c),
         }
     }
-    if fields.len() < 7 {
+    let ext = if fields.len() == 7 || is_extension(&cur) {
+        cur
+    } else {
+        fields.push(cur);
+        String::new()
+    };
+    if fields.len() < 3 {
         return Err(ParseError::new(
             "cef",
-            format!("header has {} of 8 fields", fields.len() + 1),
+            format!(
+                "header has {} of its fields: version, vendor and product are required",
+                fields.len()
+            ),
         ));
     }
-    Ok((fields, cur))
+    Ok((fields, ext))
 }
 
 /// Splits the extension into key/value pairs.
@@ -77,6 +108,10 @@ pub fn extension(text: &str) -> Vec<(String, String)> {
                 match it.next() {
                     Some('=') => value.push('='),
                     Some('\\') => value.push('\\'),
+                    // The specification needs no escape for a pipe in
+                    // the extension; some senders write one anyway.
+                    Some('|') => value.push('|'),
+                    // A line break: a space, as the value is one field.
                     Some('n') | Some('r') => value.push(' '),
                     Some(o) => {
                         value.push('\\');
@@ -93,31 +128,27 @@ pub fn extension(text: &str) -> Vec<(String, String)> {
     out
 }
 
-fn cef_time(raw: &str) -> Option<DateTime<Utc>> {
-    let raw = raw.trim();
-    if let Ok(ms) = raw.parse::<i64>() {
-        return DateTime::from_timestamp_millis(ms);
-    }
-    for f in ["%b %d %Y %H:%M:%S", "%b %d %Y %H:%M:%S%.3f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(raw, f) {
-            return Some(t.and_utc());
-        }
-    }
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-pub fn parse(text: &str, header: Option<&Header>) -> Result<Normalized, ParseError> {
+pub fn parse(
+    text: &str,
+    header: Option<&Header>,
+    ctx: &ParseContext,
+) -> Result<Normalized, ParseError> {
     let body = text
         .strip_prefix("CEF:")
         .ok_or_else(|| ParseError::new("cef", "missing 'CEF:'"))?;
     let (h, ext) = header_fields(body)?;
     let version = h[0].trim();
-    if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit()) {
+    if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return Err(ParseError::new(
             "cef",
             format!("version '{version}' is not a number"),
+        ));
+    }
+    let head = |i: usize| clean_opt(h.get(i).map(String::as_str));
+    if head(1).is_none() && head(2).is_none() {
+        return Err(ParseError::new(
+            "cef",
+            "header names neither vendor nor product",
         ));
     }
     let pairs = extension(&ext);
@@ -125,23 +156,48 @@ pub fn parse(text: &str, header: Option<&Header>) -> Result<Normalized, ParseErr
     for (k, v) in pairs {
         fields.entry(k).or_insert(v);
     }
-    fields.insert("cef.signature_id".into(), clean(h[4].trim()));
+    if let Some(id) = head(4) {
+        fields.insert("cef.signature_id".into(), id);
+    }
     let get = |k: &str| clean_opt(fields.get(k).map(String::as_str));
+    let first = |keys: &[&str]| keys.iter().find_map(|k| get(k));
+    // A custom IPv6 field counts as an address only when its label does
+    // not say it is something else.
+    let ipv6 = |key: &str, word: &str| {
+        let label = get(&format!("{key}Label")).unwrap_or_default();
+        (label.is_empty() || label.to_ascii_lowercase().contains(word))
+            .then(|| parse_ip(get(key).as_deref()))
+            .flatten()
+    };
     let header = header.cloned().unwrap_or_default();
+    let dtz = get("dtz");
+    let event_time = [
+        "rt",
+        "deviceReceiptTime",
+        "end",
+        "endTime",
+        "start",
+        "startTime",
+    ]
+    .iter()
+    .find_map(|k| get(k).and_then(|t| time::cef(&t, dtz.as_deref(), ctx)))
+    .or(header.timestamp);
     Ok(Normalized {
         format: Some(Format::Cef),
-        vendor: clean(h[1].trim()),
-        product: clean(h[2].trim()),
-        signature: clean_opt(Some(h[5].as_str())),
-        vendor_severity: clean_opt(Some(h[6].as_str())),
-        source_ip: parse_ip(get("src").as_deref()),
-        destination_ip: parse_ip(get("dst").as_deref()),
-        source_port: parse_port(get("spt").as_deref()),
-        destination_port: parse_port(get("dpt").as_deref()),
-        host: get("dvchost").or(header.hostname.clone()),
-        user: get("suser").or_else(|| get("duser")),
-        event_time: get("rt").and_then(|t| cef_time(&t)).or(header.timestamp),
-        message: get("msg").unwrap_or_else(|| clean(h[5].trim())),
+        vendor: head(1).unwrap_or_default(),
+        product: head(2).unwrap_or_default(),
+        signature: head(5),
+        vendor_severity: head(6),
+        source_ip: parse_ip(first(&["src", "sourceAddress"]).as_deref())
+            .or_else(|| ipv6("c6a2", "source")),
+        destination_ip: parse_ip(first(&["dst", "destinationAddress"]).as_deref())
+            .or_else(|| ipv6("c6a3", "dest")),
+        source_port: parse_port(first(&["spt", "sourcePort"]).as_deref()),
+        destination_port: parse_port(first(&["dpt", "destinationPort"]).as_deref()),
+        host: first(&["dvchost", "deviceHostName"]).or(header.hostname.clone()),
+        user: first(&["suser", "sourceUserName", "duser", "destinationUserName"]),
+        event_time,
+        message: get("msg").or_else(|| head(5)).unwrap_or_default(),
         fields,
         ..Normalized::default()
     })

@@ -1,16 +1,26 @@
 //! FortiGate key=value logs (FortiOS 5 to 7), with or without a syslog header.
 //!
 //! Values are quoted (`"…"`, with `\"` and `\\` escapes) or bare (with `\=`
-//! and `\"` escapes). `N/A` means absent. A repeated key keeps its first
-//! value (FortiOS repeats only derived keys). `eventtime` is seconds, or
-//! milli-, micro- or nanoseconds since the epoch, by its digit count.
+//! and `\"` escapes). `N/A` and `(null)` mean absent. A repeated key keeps
+//! its first value (FortiOS repeats only derived keys). Field names follow
+//! the FortiOS Log Message Reference: addresses are `srcip`/`dstip`, or
+//! `remip`/`locip` in VPN and other event logs (the remote peer is the
+//! source); ports likewise `srcport`/`dstport` or `remport`/`locport`; an
+//! admin event without `srcip` names the client in `ui` (`ssh(203.0.113.8)`).
+//! The user is `user` unless it is empty or an address (VPN logs put the
+//! peer's address there), then `xauthuser`, `eapuser`, `srcuser`,
+//! `dstuser`, `unauthuser`. `eventtime` is seconds, or milli-, micro- or
+//! nanoseconds since the epoch, by its digit count, and wins over
+//! `date`/`time` (local time of `tz` when present).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{NaiveDateTime, TimeZone, Utc};
 
 use super::syslog::Header;
-use super::{clean, parse_ip, parse_port, Format, Normalized, ParseContext, ParseError};
+use super::{
+    clean, is_nil, parse_ip, parse_port, time, Format, Normalized, ParseContext, ParseError,
+};
 
 /// Whether a text reads as FortiGate key=value: it starts with a key=value
 /// pair and names one of the keys FortiOS always writes.
@@ -119,32 +129,11 @@ fn unescape(raw: &str, escapable: &[char]) -> String {
     clean(&value)
 }
 
-fn epoch(raw: &str) -> Option<DateTime<Utc>> {
-    let n: i64 = raw.trim().parse().ok()?;
-    let digits = raw.trim().trim_start_matches('-').len();
-    let nanos: i64 = match digits {
-        0..=11 => n.checked_mul(1_000_000_000)?,
-        12..=14 => n.checked_mul(1_000_000)?,
-        15..=17 => n.checked_mul(1_000)?,
-        _ => n,
-    };
-    Some(DateTime::from_timestamp_nanos(nanos))
-}
-
-fn offset(tz: Option<&str>) -> Option<FixedOffset> {
-    let tz = tz?.trim();
-    let (sign, rest) = match tz.as_bytes().first()? {
-        b'+' => (1, &tz[1..]),
-        b'-' => (-1, &tz[1..]),
-        _ => return None,
-    };
-    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() != 4 {
-        return None;
-    }
-    let h: i32 = digits[..2].parse().ok()?;
-    let m: i32 = digits[2..].parse().ok()?;
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+/// The address inside `ui`'s parentheses: `ssh(203.0.113.8)`,
+/// `https(10.20.5.2)`, `GUI(2001:db8::5)`.
+fn ui_address(ui: &str) -> Option<std::net::IpAddr> {
+    let inside = ui.split_once('(')?.1.split_once(')')?.0;
+    parse_ip(Some(inside))
 }
 
 pub fn parse(
@@ -165,27 +154,38 @@ pub fn parse(
             "neither 'type' nor 'logid' present",
         ));
     }
-    // Values are cleaned already: absent, blank, `-` and `N/A` are none.
-    let raw = |k: &str| {
-        fields
-            .get(k)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty() && *v != "-" && !v.eq_ignore_ascii_case("N/A"))
-    };
+    // Values are cleaned already: absent, blank, `-`, `N/A` and `(null)` are none.
+    let raw = |k: &str| fields.get(k).map(|v| v.trim()).filter(|v| !is_nil(v));
+    let first = |keys: &[&str]| keys.iter().find_map(|k| raw(k));
     let get = |k: &str| raw(k).map(str::to_string);
     let header = header.unwrap_or_default();
     let event_time = raw("eventtime")
-        .and_then(epoch)
+        .and_then(time::epoch)
         .or_else(|| {
-            let (d, t) = (get("date")?, get("time")?);
+            let (d, t) = (raw("date")?, raw("time")?);
             let naive =
                 NaiveDateTime::parse_from_str(&format!("{d} {t}"), "%Y-%m-%d %H:%M:%S").ok()?;
-            let off = offset(get("tz").as_deref()).unwrap_or(ctx.default_offset);
+            let off = raw("tz")
+                .and_then(|tz| time::zone_offset(tz, naive))
+                .unwrap_or(ctx.default_offset);
             off.from_local_datetime(&naive)
                 .single()
                 .map(|t| t.with_timezone(&Utc))
         })
         .or(header.timestamp);
+    let user = [
+        "user",
+        "xauthuser",
+        "eapuser",
+        "srcuser",
+        "dstuser",
+        "unauthuser",
+    ]
+    .iter()
+    .filter_map(|k| raw(k))
+    .find(|u| parse_ip(Some(u)).is_none())
+    .map(str::to_string);
+    let source_ip = parse_ip(first(&["srcip", "remip"])).or_else(|| raw("ui").and_then(ui_address));
     let signature = ["attack", "virus", "catdesc", "logdesc"]
         .iter()
         .find_map(|k| get(k));
@@ -196,14 +196,12 @@ pub fn parse(
         product: "FortiGate".into(),
         signature,
         vendor_severity,
-        source_ip: parse_ip(raw("srcip")),
-        destination_ip: parse_ip(raw("dstip")),
-        source_port: parse_port(raw("srcport")),
-        destination_port: parse_port(raw("dstport")),
+        source_ip,
+        destination_ip: parse_ip(first(&["dstip", "locip"])),
+        source_port: parse_port(first(&["srcport", "remport"])),
+        destination_port: parse_port(first(&["dstport", "locport"])),
         host: get("devname").or(header.hostname),
-        user: get("user")
-            .or_else(|| get("srcuser"))
-            .or_else(|| get("dstuser")),
+        user,
         event_time,
         message: get("msg").unwrap_or_default(),
         fields,

@@ -3,17 +3,21 @@
 //! A message is tried in this order: NXLog JSON (`{`), CEF without a syslog
 //! header, `<PRI>` + RFC 5424, `<PRI>` + FortiGate key=value (FortiGate's
 //! own header-less form), `<PRI>` + RFC 3164, bare FortiGate key=value, and
-//! finally RFC 3164 read leniently as free text (no PRI, no timestamp): such
-//! a message parses, matches no rule and is counted as not an alert. That is
-//! the documented call for unstructured lines; what cannot be read at all
-//! (empty, an invalid PRI, a broken quoted value, truncated JSON, a CEF
-//! header with too few fields) is an error with its reason, for the
-//! dead-letter store.
+//! finally the envelopes relays write without a PRI (an RFC 3164 or RFC
+//! 3339 timestamp and a host before the payload; see `syslog`). The payload
+//! after any header is read as CEF, Snare, FortiGate or NXLog JSON when it
+//! is one, else as free text: such a message parses, matches no rule and is
+//! counted as not an alert. That is the documented call for unstructured
+//! lines; what cannot be read at all (empty, an invalid PRI, a broken
+//! quoted value, truncated JSON, a CEF header without a product) is an
+//! error with its reason, for the dead-letter store. docs/ingest.md has
+//! the field mapping of every format.
 
 pub mod cef;
 pub mod fortigate;
 pub mod fortisiem;
 pub mod syslog;
+pub mod time;
 pub mod windows;
 
 use std::collections::BTreeMap;
@@ -50,6 +54,23 @@ pub enum Format {
     FortiSiemXml,
     FortiSiemJson,
     FreeText,
+}
+
+impl Format {
+    /// The name rules match with `format = …` (and `ticketera parse` shows).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Rfc3164 => "rfc3164",
+            Format::Rfc5424 => "rfc5424",
+            Format::FortiGate => "fortigate",
+            Format::Snare => "snare",
+            Format::NxLog => "nxlog",
+            Format::Cef => "cef",
+            Format::FortiSiemXml => "fortisiem-xml",
+            Format::FortiSiemJson => "fortisiem-json",
+            Format::FreeText => "text",
+        }
+    }
 }
 
 /// One event as every format reads into it. Strings hold no control
@@ -127,18 +148,37 @@ pub fn clean_prefix(s: &str, max: usize) -> String {
     clean(&s[..end])
 }
 
+/// Whether a value means "nothing": blank, `-` (syslog's and Windows' nil),
+/// `N/A` (FortiOS) or `(null)` (FortiOS and C senders printing a null
+/// string).
+pub fn is_nil(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty() || v == "-" || v.eq_ignore_ascii_case("N/A") || v.eq_ignore_ascii_case("(null)")
+}
+
 pub fn clean_opt(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|v| !v.is_empty() && *v != "-" && !v.eq_ignore_ascii_case("N/A"))
-        .map(clean)
+    s.map(str::trim).filter(|v| !is_nil(v)).map(clean)
 }
 
+/// An address as senders write it: IPv4, IPv6, IPv6 in brackets or with a
+/// zone (`fe80::1%eth0`); an IPv4-mapped IPv6 address (`::ffff:10.0.0.5`,
+/// how Windows writes IPv4 clients) is its IPv4 address, so that the CMDB
+/// and correlation see one address, not two spellings of it.
 pub fn parse_ip(s: Option<&str>) -> Option<IpAddr> {
-    s.map(str::trim).and_then(|v| v.parse().ok())
+    let v = s?.trim();
+    let v = v
+        .strip_prefix('[')
+        .and_then(|v| v.strip_suffix(']'))
+        .unwrap_or(v);
+    let v = v.split_once('%').map_or(v, |(ip, _zone)| ip);
+    v.parse::<IpAddr>().ok().map(|ip| ip.to_canonical())
 }
 
+/// A port; 0 is "none" (Windows writes `IpPort: 0` when there is no port).
 pub fn parse_port(s: Option<&str>) -> Option<u16> {
-    s.map(str::trim).and_then(|v| v.parse().ok())
+    s.map(str::trim)
+        .and_then(|v| v.parse().ok())
+        .filter(|p| *p != 0)
 }
 
 /// Reads a syslog line, or a SIEM body, into a normalized event.
@@ -157,13 +197,14 @@ pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, Pars
     let mut event = if text.starts_with('{') {
         windows::parse_nxlog(text, ctx)?
     } else if text.starts_with("CEF:") {
-        cef::parse(text, None)?
+        cef::parse(text, None, ctx)?
     } else if text.starts_with('<') {
         syslog::parse_with_pri(text, ctx)?
     } else if fortigate::looks_like(text) {
         fortigate::parse(text, None, ctx)?
     } else {
-        syslog::free_text(text, None)
+        // A relay's envelope without a PRI, or text.
+        syslog::rfc3164(text, syslog::Header::default(), ctx)
     };
     event.raw = clean_prefix(text, RAW_MAX_CHARS);
     Ok(event)

@@ -1,10 +1,27 @@
-//! Syslog framing: RFC 5424, RFC 3164 (with relay prefixes), and the PRI
-//! that FortiGate sends before its key=value body.
+//! Syslog framing: RFC 5424, RFC 3164, and the envelopes relays put around
+//! a device's message.
+//!
+//! Relays (rsyslog, syslog-ng, file shippers) often drop the `<PRI>` or add
+//! their own header, so a header is read leniently: an optional `<PRI>`,
+//! then up to two `TIMESTAMP HOST` headers (the relay's, then the
+//! original's), where the timestamp is RFC 3164's (with or without a year)
+//! or RFC 3339, and the host may be a name or an address; and a `<PRI>`
+//! may follow a relay's header too. What is left is the payload, read as
+//! CEF, Snare, FortiGate key=value or text.
+//!
+//! RFC 5424 structured data that breaks the quoting rules (a bare value,
+//! an unescaped quote or `]`, an element never closed, no `-` when there is
+//! none) is read leniently rather than refused: the parameters that can be
+//! told apart are kept, the rest is the message, and the field
+//! `syslog.sd_lenient` says why the strict reading failed. An unreadable
+//! RFC 5424 timestamp leaves the time unset (`syslog.timestamp_invalid`
+//! holds it). No such message is lost to the dead letters.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
 use super::{
-    cef, clean, clean_opt, fortigate, windows, Format, Normalized, ParseContext, ParseError,
+    cef, clean, clean_opt, fortigate, parse_ip, time, windows, Format, Normalized, ParseContext,
+    ParseError,
 };
 
 /// What a syslog header says about the message it carries.
@@ -15,10 +32,6 @@ pub struct Header {
     pub hostname: Option<String>,
     pub app_name: Option<String>,
 }
-
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 
 fn parse_pri(text: &str) -> Result<(u8, &str), ParseError> {
     let end = text[1..]
@@ -45,8 +58,25 @@ fn parse_pri(text: &str) -> Result<(u8, &str), ParseError> {
     Ok((pri as u8, &text[end + 1..]))
 }
 
+/// Whether `text` starts with a well-formed `<PRI>`.
+fn has_pri(text: &str) -> bool {
+    text.starts_with('<') && parse_pri(text).is_ok()
+}
+
 /// A message that starts with `<PRI>`.
 pub fn parse_with_pri(text: &str, ctx: &ParseContext) -> Result<Normalized, ParseError> {
+    after_pri(text, Header::default(), ctx, true)
+}
+
+/// Reads `<PRI>` and what follows it. `nested_pri`: whether a relay header
+/// after this PRI may be followed by another `<PRI>` (once: a message of
+/// `<1><1><1>…` must not recurse without end).
+fn after_pri(
+    text: &str,
+    outer: Header,
+    ctx: &ParseContext,
+    nested_pri: bool,
+) -> Result<Normalized, ParseError> {
     let (pri, rest) = parse_pri(text)?;
     let rest = rest.trim_start_matches(' ');
     if rest.trim().is_empty() {
@@ -54,7 +84,7 @@ pub fn parse_with_pri(text: &str, ctx: &ParseContext) -> Result<Normalized, Pars
     }
     let header = Header {
         pri: Some(pri),
-        ..Header::default()
+        ..outer
     };
     let bytes = rest.as_bytes();
     if bytes.len() > 2
@@ -66,34 +96,40 @@ pub fn parse_with_pri(text: &str, ctx: &ParseContext) -> Result<Normalized, Pars
     if fortigate::looks_like(rest) {
         return fortigate::parse(rest, Some(header), ctx);
     }
-    Ok(rfc3164(rest, header, ctx))
+    Ok(envelope(rest, header, ctx, nested_pri))
 }
 
-/// `VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]`
+/// `VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]`,
+/// leniently (see the module's notes): only a payload that claims a format
+/// and breaks it (a CEF header too short, a FortiGate quote never closed)
+/// is an error.
 fn rfc5424(text: &str, mut header: Header, ctx: &ParseContext) -> Result<Normalized, ParseError> {
     let mut parts = text.splitn(7, ' ');
-    let mut next = |what: &str| {
-        parts
-            .next()
-            .ok_or_else(|| ParseError::new("rfc5424", format!("missing {what}")))
-    };
-    let _version = next("version")?;
-    let timestamp = next("timestamp")?;
-    let hostname = next("hostname")?;
-    let app = next("app-name")?;
-    let _procid = next("procid")?;
-    let _msgid = next("msgid")?;
+    let mut next = || parts.next().unwrap_or("-");
+    let _version = next();
+    let timestamp = next();
+    let hostname = next();
+    let app = next();
+    let _procid = next();
+    let _msgid = next();
     let rest = parts.next().unwrap_or("-");
+    let mut notes = vec![];
     if timestamp != "-" {
-        header.timestamp = Some(
-            DateTime::parse_from_rfc3339(timestamp)
-                .map_err(|e| ParseError::new("rfc5424", format!("timestamp '{timestamp}': {e}")))?
-                .with_timezone(&Utc),
-        );
+        match DateTime::parse_from_rfc3339(timestamp) {
+            Ok(t) => header.timestamp = Some(t.with_timezone(&Utc)),
+            Err(_) => notes.push(("syslog.timestamp_invalid", clean(timestamp))),
+        }
     }
     header.hostname = clean_opt(Some(hostname));
     header.app_name = clean_opt(Some(app));
-    let (sd, msg) = structured_data(rest)?;
+    let (sd, msg) = match structured_data(rest) {
+        Ok(read) => read,
+        Err(e) => {
+            // The reason quotes the sender's bytes: cleaned like a value.
+            notes.push(("syslog.sd_lenient", clean(&e.reason)));
+            lenient_structured_data(rest)
+        }
+    };
     let msg = msg.trim_start_matches('\u{feff}');
     let mut event = inner(msg, &header, ctx)?;
     if event.format.is_none() || event.format == Some(Format::FreeText) {
@@ -101,6 +137,9 @@ fn rfc5424(text: &str, mut header: Header, ctx: &ParseContext) -> Result<Normali
     }
     for (k, v) in sd {
         event.fields.entry(k).or_insert(v);
+    }
+    for (k, v) in notes {
+        event.fields.insert(k.into(), v);
     }
     Ok(event)
 }
@@ -192,68 +231,123 @@ fn structured_data(text: &str) -> Result<(SdParams, &str), ParseError> {
     Ok((out, msg.strip_prefix(' ').unwrap_or(msg)))
 }
 
-/// Parses `Mmm dd hh:mm:ss` at the start of `text`, in the sender's assumed
-/// zone, in the year that puts it closest before now.
-fn bsd_timestamp(text: &str, ctx: &ParseContext) -> Option<(DateTime<Utc>, usize)> {
-    if text.len() < 15 || !text.is_char_boundary(15) {
-        return None;
+/// Structured data that `structured_data` refused, read as far as it can
+/// be told apart: values quoted (escapes as RFC 5424) or bare (to a space
+/// or `]`); a quoted value never closed runs to the end; an element never
+/// closed ends at the end. A word that is not `key=` ends the structured
+/// data and starts the message; text not starting with `[` is all message.
+fn lenient_structured_data(text: &str) -> (SdParams, &str) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut out = vec![];
+    let mut i = 0;
+    // Every delimiter is ASCII: slicing at them keeps UTF-8 intact.
+    while i < n && b[i] == b'[' {
+        i += 1;
+        let id_start = i;
+        while i < n && b[i] != b' ' && b[i] != b']' {
+            i += 1;
+        }
+        let id = &text[id_start..i];
+        loop {
+            while i < n && b[i] == b' ' {
+                i += 1;
+            }
+            if i >= n {
+                return (out, "");
+            }
+            if b[i] == b']' {
+                i += 1;
+                break;
+            }
+            let key_start = i;
+            while i < n && !matches!(b[i], b'=' | b' ' | b']') {
+                i += 1;
+            }
+            if i >= n || b[i] != b'=' {
+                // Not a parameter: the message starts here.
+                return (out, &text[key_start..]);
+            }
+            let key = &text[key_start..i];
+            i += 1;
+            let value = if b.get(i) == Some(&b'"') {
+                i += 1;
+                let mut value = String::new();
+                let mut from = i;
+                while i < n && b[i] != b'"' {
+                    if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\\' | b']')) {
+                        value.push_str(&text[from..i]);
+                        from = i + 1;
+                        i += 2;
+                    } else {
+                        i += 1;
+                    }
+                }
+                value.push_str(&text[from..i.min(n)]);
+                i = (i + 1).min(n);
+                value
+            } else {
+                let from = i;
+                while i < n && b[i] != b' ' && b[i] != b']' {
+                    i += 1;
+                }
+                text[from..i].to_string()
+            };
+            out.push((clean(&format!("{id}.{key}")), clean(&value)));
+        }
     }
-    let month = MONTHS.iter().position(|m| text.starts_with(m))? as u32 + 1;
-    let day: u32 = text.get(4..6)?.trim().parse().ok()?;
-    let time = text.get(7..15)?;
-    let mut hms = time.split(':').map(|p| p.parse::<u32>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    let now = ctx.now.with_timezone(&ctx.default_offset);
-    let at = |year: i32| -> Option<DateTime<Utc>> {
-        let naive = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(h, m, s)?;
-        Some(
-            ctx.default_offset
-                .from_local_datetime(&naive)
-                .single()?
-                .with_timezone(&Utc),
-        )
-    };
-    let mut t = at(now.year())?;
-    // December's messages read in January belong to last year.
-    if t > ctx.now + chrono::Duration::days(1) {
-        t = at(now.year() - 1)?;
-    }
-    Some((t, 15))
+    let msg = text.get(i..).unwrap_or("");
+    (out, msg.strip_prefix(' ').unwrap_or(msg))
 }
 
-/// `Mmm dd hh:mm:ss HOST MSG`, leniently: without a timestamp the whole text
-/// is the message. A relay's own header before the original one is skipped.
-pub fn rfc3164(text: &str, mut header: Header, ctx: &ParseContext) -> Normalized {
+/// The host of a syslog header: a name or an address. A word that cannot
+/// be one (a `TAG:` or `TAG[pid]:`, a `key=value`, a payload's start) says
+/// the sender left the host out, as many devices do: the payload starts
+/// there.
+fn split_host(text: &str) -> (Option<String>, &str) {
+    let (word, rest) = text.split_once(' ').unwrap_or((text, ""));
+    if parse_ip(Some(word)).is_some() {
+        return (clean_opt(Some(word)), rest);
+    }
+    let not_a_host = word.is_empty()
+        || word.ends_with(':')
+        || word.contains(['[', '=', '\t', '|', '<', '{', '"'])
+        || word.starts_with("CEF:")
+        || word.starts_with("MSWinEventLog");
+    if not_a_host {
+        (None, text)
+    } else {
+        (clean_opt(Some(word)), rest)
+    }
+}
+
+/// `Mmm dd hh:mm:ss HOST MSG` (RFC 3164), read leniently: see
+/// [`envelope`]. Without a timestamp the whole text is the message.
+pub fn rfc3164(text: &str, header: Header, ctx: &ParseContext) -> Normalized {
+    envelope(text, header, ctx, true)
+}
+
+/// Up to two `TIMESTAMP HOST` headers (a relay's in front of the original
+/// one; the original's wins), then, when `nested_pri` allows, a `<PRI>` a
+/// relay left after its own header; then the payload.
+fn envelope(text: &str, mut header: Header, ctx: &ParseContext, nested_pri: bool) -> Normalized {
     let mut body = text;
-    if let Some((t, n)) = bsd_timestamp(body, ctx) {
-        let rest = body[n..].trim_start_matches(' ');
-        let (host, msg) = rest.split_once(' ').unwrap_or((rest, ""));
+    let mut headers = 0;
+    while headers < 2 {
+        let Some((t, n)) = time::syslog_header(body, ctx) else {
+            break;
+        };
+        let (host, msg) = split_host(body[n..].trim_start_matches(' '));
         header.timestamp = Some(t);
-        header.hostname = clean_opt(Some(host));
+        header.hostname = host.or(header.hostname);
         body = msg;
-        // Relay prefix: `<relay header> <original timestamp> <original host> msg`.
-        if let Some((t2, n2)) = bsd_timestamp(body, ctx) {
-            let rest = body[n2..].trim_start_matches(' ');
-            let (host, msg) = rest.split_once(' ').unwrap_or((rest, ""));
-            header.timestamp = Some(t2);
-            header.hostname = clean_opt(Some(host));
-            body = msg;
+        headers += 1;
+    }
+    if nested_pri && headers > 0 && has_pri(body) {
+        // `<relay header> <PRI>original`: the original message, whole.
+        if let Ok(e) = after_pri(body, header.clone(), ctx, false) {
+            return e;
         }
-    } else if let Ok(t) =
-        NaiveDateTime::parse_from_str(text.get(..19).unwrap_or(""), "%Y-%m-%dT%H:%M:%S")
-    {
-        // Some relays write ISO time without a zone.
-        header.timestamp = ctx
-            .default_offset
-            .from_local_datetime(&t)
-            .single()
-            .map(|t| t.with_timezone(&Utc));
-        let rest = text[19..]
-            .trim_start_matches(|c: char| c != ' ')
-            .trim_start();
-        let (host, msg) = rest.split_once(' ').unwrap_or((rest, ""));
-        header.hostname = clean_opt(Some(host));
-        body = msg;
     }
     match inner(body, &header, ctx) {
         Ok(mut e) => {
@@ -271,6 +365,15 @@ pub fn rfc3164(text: &str, mut header: Header, ctx: &ParseContext) -> Normalized
     }
 }
 
+/// rsyslog writes control characters it receives as `#` and three octal
+/// digits (`$EscapeControlCharactersOnReceive`, on by default): a Snare
+/// record relayed by it has `#011` for every tab.
+fn unescape_rsyslog(text: &str) -> String {
+    text.replace("#011", "\t")
+        .replace("#012", "\n")
+        .replace("#015", "")
+}
+
 /// Reads what a syslog header carries: CEF, Snare, FortiGate, or text.
 fn inner(msg: &str, header: &Header, ctx: &ParseContext) -> Result<Normalized, ParseError> {
     let trimmed = msg.trim_start();
@@ -280,18 +383,28 @@ fn inner(msg: &str, header: &Header, ctx: &ParseContext) -> Result<Normalized, P
         .filter(|(tag, _)| {
             !tag.is_empty() && tag.len() <= 48 && !tag.contains(' ') && !tag.contains('=')
         })
-        .map(|(_, rest)| rest)
+        .map(|(_, rest)| rest.trim_start())
         .unwrap_or(trimmed);
     for candidate in [trimmed, after_tag] {
-        if candidate.starts_with("CEF:") {
-            return cef::parse(candidate, Some(header));
+        if let Some(rest) = candidate.strip_prefix("CEF:") {
+            return cef::parse(&format!("CEF:{}", rest.trim_start()), Some(header), ctx);
+        }
+        if candidate.starts_with("MSWinEventLog#011") {
+            return windows::parse_snare(&unescape_rsyslog(candidate), header, ctx);
         }
         if candidate.starts_with("MSWinEventLog") {
-            return windows::parse_snare(candidate, header);
+            return windows::parse_snare(candidate, header, ctx);
         }
-    }
-    if fortigate::looks_like(trimmed) {
-        return fortigate::parse(trimmed, Some(header.clone()), ctx);
+        if fortigate::looks_like(candidate) {
+            return fortigate::parse(candidate, Some(header.clone()), ctx);
+        }
+        // NXLog JSON behind a relay's header; other JSON is some other
+        // program's log line: text.
+        if candidate.starts_with('{') {
+            if let Ok(e) = windows::parse_nxlog(candidate, ctx) {
+                return Ok(e);
+            }
+        }
     }
     Ok(free_text(msg, Some(header)))
 }
