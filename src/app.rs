@@ -54,6 +54,7 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
     let state = AppState {
         store,
         identity,
+        views: platform::saved_views::SavedViews::new(pool.clone()),
         keys,
         settings: Arc::new(settings),
     };
@@ -65,7 +66,7 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
     })
 }
 
-/// The whole HTTP surface of this process.
+/// The whole HTTP surface of this process, the SPA at `/` included.
 pub fn router(c: &Components) -> Router {
     let metrics = platform::telemetry::metrics();
     let router = Router::new()
@@ -73,7 +74,14 @@ pub fn router(c: &Components) -> Router {
         .merge(query_api::router(c.query.clone()))
         .merge(ingest::http::router(c.ingest.clone()))
         .merge(platform::http::health::router(c.pool.clone(), metrics));
-    with_plumbing(router)
+    with_spa(router, c)
+}
+
+/// `router` with the SPA answering every path the APIs do not (an API
+/// path still gets a problem 404).
+fn with_spa(router: Router, c: &Components) -> Router {
+    let spa = platform::http::static_files::spa(c.state.settings.web_dir.clone());
+    plumbing(router.merge(spa))
 }
 
 /// `ticketera ingest`: the webhook, CMDB and dead-letter routes with health
@@ -89,8 +97,12 @@ pub fn ingest_router(c: &Components) -> Router {
 /// What every HTTP surface of the binary has: a problem 404 for unknown
 /// paths, metrics by route template, request ids, and panic containment.
 pub fn with_plumbing(router: Router) -> Router {
+    plumbing(router.fallback(|| async { platform::http::ApiError::not_found("resource") }))
+}
+
+/// Metrics by route template, request ids and panic containment.
+fn plumbing(router: Router) -> Router {
     router
-        .fallback(|| async { platform::http::ApiError::not_found("resource") })
         .route_layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::middleware::from_fn(request_id))
         // A bug must not take the process down with it: answer an opaque 500.
@@ -99,13 +111,14 @@ pub fn with_plumbing(router: Router) -> Router {
         }))
 }
 
-/// `ticketera query-api`: the GraphQL query API alone, with health and metrics.
+/// `ticketera query-api`: the GraphQL query API alone, with health and
+/// metrics, and the SPA (the read side's face; a gateway may route `/` here).
 pub fn query_router(c: &Components) -> Router {
     let metrics = platform::telemetry::metrics();
     let router = Router::new()
         .merge(query_api::router(c.query.clone()))
         .merge(platform::http::health::router(c.pool.clone(), metrics));
-    with_plumbing(router)
+    with_spa(router, c)
 }
 
 /// Serves `router` on `listener` until `shutdown` fires, then drains.

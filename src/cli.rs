@@ -54,6 +54,14 @@ pub enum Cmd {
         #[command(subcommand)]
         action: KeysCmd,
     },
+    /// Prints a public interface description (no database needed): the
+    /// GraphQL schema in SDL or the REST API's OpenAPI document. The SPA's
+    /// typed clients are generated from these (web/schema.graphql,
+    /// web/openapi.json).
+    Schema {
+        #[command(subcommand)]
+        which: SchemaCmd,
+    },
     /// Shows what ingest makes of messages, without a database: one JSON
     /// line per message (format, vendor, product, signature, addresses,
     /// ports, host, user, event time, and the rules' decision or the parse
@@ -116,6 +124,14 @@ pub enum ProjectorCmd {
         /// tickets or stats; all of them when omitted.
         projection: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaCmd {
+    /// The GraphQL schema (SDL) that /graphql serves.
+    Graphql,
+    /// The OpenAPI 3 document that /api/openapi.json serves.
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,7 @@ use platform::config::Settings;
 use platform::local_pg::LocalPostgres;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
-use ticketera::cli::{Cli, ClientCmd, Cmd, KeysCmd, ProjectorCmd, UserCmd};
+use ticketera::cli::{Cli, ClientCmd, Cmd, KeysCmd, ProjectorCmd, SchemaCmd, UserCmd};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -258,6 +258,14 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
                 .context("rotating the signing key")?;
             stdout_line(&format!("new signing key: {kid}"))?;
             db.close(false).await
+        }
+        Cmd::Schema { which } => {
+            let text = match which {
+                SchemaCmd::Graphql => query_api::schema::sdl(),
+                SchemaCmd::Openapi => command_api::openapi::document_json()
+                    .context("serializing the OpenAPI document")?,
+            };
+            stdout_line(text.trim_end())
         }
         Cmd::Parse {
             file,

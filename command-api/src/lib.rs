@@ -5,8 +5,10 @@ pub mod admin;
 pub mod auth;
 pub mod extract;
 pub mod openapi;
+pub mod session_cookie;
 pub mod tickets;
 pub mod token;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -26,6 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub struct AppState {
     pub store: TicketStore,
     pub identity: Identity,
+    pub views: platform::saved_views::SavedViews,
     pub keys: TokenKeys,
     pub settings: Arc<Settings>,
 }
@@ -38,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(token::routes())
         .merge(tickets::routes())
         .merge(admin::routes())
+        .merge(views::routes())
         .with_state(state)
         .merge(openapi::routes())
         .layer(DefaultBodyLimit::max(body_limit))
@@ -111,6 +115,9 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::IF_MATCH,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("x-request-id"),
+            HeaderName::from_static(session_cookie::SESSION_HEADER),
         ])
+        // The browser session's cookie (only for configured origins).
+        .allow_credentials(true)
         .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")])
 }

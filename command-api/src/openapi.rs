@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, tickets, token};
+use crate::{admin, tickets, token, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,9 +19,10 @@ use crate::{admin, tickets, token};
         tickets::add_observable, tickets::mark_duplicate,
         admin::create_user, admin::list_users, admin::get_user, admin::update_user,
         admin::reset_password, admin::user_audit, admin::create_client,
+        views::list_views, views::create_view, views::delete_view,
     ),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "tickets"), (name = "admin")),
+    tags((name = "auth"), (name = "tickets"), (name = "admin"), (name = "views")),
 )]
 pub struct ApiDoc;
 
@@ -40,6 +41,11 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// The document as `/api/openapi.json` serves it, pretty-printed.
+pub fn document_json() -> Result<String, serde_json::Error> {
+    ApiDoc::openapi().to_pretty_json()
 }
 
 pub fn routes() -> Router {

@@ -15,11 +15,12 @@ use base64::Engine;
 use chrono::Duration;
 use domain::ActorKind;
 use platform::http::ApiError;
-use platform::identity::RefreshError;
+use platform::identity::{PasswordCheck, RefreshError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::auth::Principal;
+use crate::session_cookie;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -60,6 +61,9 @@ pub struct OAuthError {
     description: String,
     retry_after: Option<i64>,
     basic_challenge: bool,
+    /// Why, for a client that words the message (`invalid_credentials`,
+    /// `account_disabled`, `session_expired`, …).
+    reason: Option<&'static str>,
 }
 
 impl OAuthError {
@@ -70,6 +74,13 @@ impl OAuthError {
             description: description.into(),
             retry_after: None,
             basic_challenge: false,
+            reason: None,
+        }
+    }
+    fn because(self, reason: &'static str) -> Self {
+        OAuthError {
+            reason: Some(reason),
+            ..self
         }
     }
     fn invalid_request(d: impl Into<String>) -> Self {
@@ -108,12 +119,15 @@ impl From<ApiError> for OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "error": self.error,
             "error_description": self.description,
             "code": self.error,
             "status": self.status.as_u16(),
         });
+        if let Some(reason) = self.reason {
+            body["reason"] = json!(reason);
+        }
         let mut res = (self.status, Json(body)).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -193,10 +207,11 @@ pub async fn token(
     let address = connect
         .map(|c| c.0 .0.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
+    let session = Session::of(&state, &headers)?;
     match form.grant_type.as_deref() {
-        Some("password") => password_grant(&state, form, &address).await,
+        Some("password") => password_grant(&state, form, &address, session).await,
         Some("client_credentials") => client_credentials_grant(&state, form, &headers).await,
-        Some("refresh_token") => refresh_grant(&state, form).await,
+        Some("refresh_token") => refresh_grant(&state, form, session).await,
         Some(_) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -206,15 +221,67 @@ pub async fn token(
     }
 }
 
-fn issued(access: String, ttl: i64, refresh: Option<String>, scope: String) -> Response {
+/// Where the refresh token goes: the response body (API clients), or the
+/// browser session's cookie (the SPA; see `session_cookie`).
+#[derive(Clone, Copy)]
+enum Session<'a> {
+    Body,
+    Cookie { request: &'a HeaderMap, ttl: i64 },
+}
+
+impl<'a> Session<'a> {
+    fn of(state: &AppState, headers: &'a HeaderMap) -> Result<Self, OAuthError> {
+        if !session_cookie::wants_cookie(headers) {
+            return Ok(Session::Body);
+        }
+        if !session_cookie::same_origin(headers, &state.settings.cors_origins) {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_request",
+                "a browser session request must come from this origin",
+            )
+            .because("cross_origin"));
+        }
+        Ok(Session::Cookie {
+            request: headers,
+            ttl: state.settings.refresh_token_ttl_secs,
+        })
+    }
+
+    /// The refresh token a refresh grant spends: the form's, else (for the
+    /// browser session only) the cookie's.
+    fn refresh_token(&self, form: Option<String>) -> Option<String> {
+        match self {
+            Session::Body => form,
+            Session::Cookie { request, .. } => {
+                form.or_else(|| session_cookie::refresh_token(request))
+            }
+        }
+    }
+}
+
+fn issued(
+    access: String,
+    ttl: i64,
+    refresh: Option<String>,
+    scope: String,
+    session: Session<'_>,
+) -> Response {
+    let (in_body, in_cookie) = match session {
+        Session::Body => (refresh, None),
+        Session::Cookie { request, ttl } => (None, refresh.map(|r| (request, r, ttl))),
+    };
     let mut res = Json(TokenResponse {
         access_token: access,
         token_type: "Bearer",
         expires_in: ttl,
-        refresh_token: refresh,
+        refresh_token: in_body,
         scope,
     })
     .into_response();
+    if let Some((request, token, ttl)) = in_cookie {
+        session_cookie::set(&mut res, request, &token, ttl);
+    }
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res.headers_mut()
@@ -226,6 +293,7 @@ async fn password_grant(
     state: &AppState,
     form: TokenRequest,
     address: &str,
+    session: Session<'_>,
 ) -> Result<Response, OAuthError> {
     let (Some(username), Some(password)) = (form.username, form.password) else {
         return Err(OAuthError::invalid_request(
@@ -261,15 +329,27 @@ async fn password_grant(
         .authenticate_password(username.trim(), &password)
         .await
         .map_err(ApiError::from)?;
-    let Some(user) = user else {
-        state
-            .identity
-            .record_failure(&keys)
-            .await
-            .map_err(ApiError::from)?;
-        login_outcome("password", "failed");
-        // One answer for unknown user, wrong password and disabled account.
-        return Err(OAuthError::invalid_grant("invalid username or password"));
+    let user = match user {
+        PasswordCheck::Valid(user) => user,
+        PasswordCheck::Disabled(user) => {
+            // Only who knows the password learns that the account is disabled.
+            login_outcome("password", "disabled");
+            tracing::info!(user = %user.username, "login refused: account disabled");
+            return Err(
+                OAuthError::invalid_grant("this account is disabled").because("account_disabled")
+            );
+        }
+        PasswordCheck::Invalid => {
+            state
+                .identity
+                .record_failure(&keys)
+                .await
+                .map_err(ApiError::from)?;
+            login_outcome("password", "failed");
+            // One answer for unknown user and wrong password.
+            return Err(OAuthError::invalid_grant("invalid username or password")
+                .because("invalid_credentials"));
+        }
     };
     state
         .identity
@@ -292,6 +372,7 @@ async fn password_grant(
         s.access_token_ttl_secs,
         Some(refresh),
         user.role.to_string(),
+        session,
     ))
 }
 
@@ -326,11 +407,19 @@ async fn client_credentials_grant(
         state.settings.access_token_ttl_secs,
         None,
         client.role.to_string(),
+        Session::Body,
     ))
 }
 
-async fn refresh_grant(state: &AppState, form: TokenRequest) -> Result<Response, OAuthError> {
-    let Some(token) = form.refresh_token else {
+async fn refresh_grant(
+    state: &AppState,
+    form: TokenRequest,
+    session: Session<'_>,
+) -> Result<Response, OAuthError> {
+    let Some(token) = session.refresh_token(form.refresh_token) else {
+        if matches!(session, Session::Cookie { .. }) {
+            return Err(OAuthError::invalid_grant("no session").because("session_expired"));
+        }
         return Err(OAuthError::invalid_request("refresh_token is required"));
     };
     let ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
@@ -354,19 +443,22 @@ async fn refresh_grant(state: &AppState, form: TokenRequest) -> Result<Response,
                 state.settings.access_token_ttl_secs,
                 Some(next),
                 user.role.to_string(),
+                session,
             ))
         }
         Err(RefreshError::Reused) => {
             login_outcome("refresh_token", "reused");
             Err(OAuthError::invalid_grant(
                 "refresh token already used; its session has been revoked",
-            ))
+            )
+            .because("session_revoked"))
         }
         Err(RefreshError::Invalid) => {
             login_outcome("refresh_token", "failed");
-            Err(OAuthError::invalid_grant(
-                "refresh token invalid or expired",
-            ))
+            Err(
+                OAuthError::invalid_grant("refresh token invalid or expired")
+                    .because("session_expired"),
+            )
         }
     }
 }
@@ -385,15 +477,28 @@ pub struct LogoutRequest {
 pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     body: Bytes,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let form: LogoutRequest = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let session = Session::of(&state, &headers).map_err(|_| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "a browser session request must come from this origin",
+        )
+    })?;
+    let refresh = session.refresh_token(form.refresh_token);
     state
         .identity
-        .revoke(&principal.claims, form.refresh_token.as_deref())
+        .revoke(&principal.claims, refresh.as_deref())
         .await?;
     tracing::info!(principal = %principal.name, "logout");
-    Ok(StatusCode::NO_CONTENT)
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if matches!(session, Session::Cookie { .. }) {
+        session_cookie::clear(&mut res, &headers);
+    }
+    Ok(res)
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/jwks.json", tag = "auth",

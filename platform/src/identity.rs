@@ -42,6 +42,16 @@ fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
     }
 }
 
+/// The outcome of a password check.
+#[derive(Debug, Clone)]
+pub enum PasswordCheck {
+    Valid(User),
+    /// The password is right but the account is disabled.
+    Disabled(User),
+    /// Unknown user or wrong password (one answer for both).
+    Invalid,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct User {
     pub id: Uuid,
@@ -358,11 +368,13 @@ impl Identity {
 
     /// The user if the password is right and the account enabled. Unknown
     /// users cost the same argon2 verification as known ones.
+    /// Checks a password. A disabled account is told apart only when the
+    /// password is right, so the answer reveals nothing to who lacks it.
     pub async fn authenticate_password(
         &self,
         username: &str,
         password: &str,
-    ) -> Result<Option<User>, IdentityError> {
+    ) -> Result<PasswordCheck, IdentityError> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower($1)"
         ))
@@ -377,7 +389,11 @@ impl Identity {
             None => (None, None),
         };
         let ok = verify_secret(hash, password.to_string()).await;
-        Ok(user.filter(|u| ok && u.enabled))
+        Ok(match user {
+            Some(u) if ok && u.enabled => PasswordCheck::Valid(u),
+            Some(u) if ok => PasswordCheck::Disabled(u),
+            _ => PasswordCheck::Invalid,
+        })
     }
 
     pub async fn create_client(

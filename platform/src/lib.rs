@@ -11,5 +11,6 @@ pub mod http;
 pub mod identity;
 pub mod local_pg;
 pub mod position;
+pub mod saved_views;
 pub mod services;
 pub mod telemetry;

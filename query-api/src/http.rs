@@ -5,7 +5,7 @@
 // Helpers return the finished `Response` as their error: it is the answer.
 #![allow(clippy::result_large_err)]
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use async_graphql::{BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables};
 use axum::body::Body;
@@ -13,6 +13,7 @@ use axum::extract::{Path as UrlPath, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use platform::auth::authenticate::{self, AuthError};
+use platform::http::static_files::{content_type_of, safe_relative, with_page_headers};
 use platform::http::ApiError;
 use platform::position::Position;
 use serde_json::{json, Value};
@@ -462,24 +463,6 @@ fn not_built() -> Response {
     )
 }
 
-fn with_page_headers(mut res: Response, content_type: &str, cache: &'static str) -> Response {
-    let h = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        h.insert(header::CONTENT_TYPE, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    res
-}
-
 async fn graphiql_page(web_dir: &Path) -> Response {
     match tokio::fs::read(web_dir.join("graphiql").join("index.html")).await {
         Ok(html) => with_page_headers(
@@ -488,38 +471,6 @@ async fn graphiql_page(web_dir: &Path) -> Response {
             "no-cache",
         ),
         Err(_) => not_built(),
-    }
-}
-
-/// A relative path of plain names only (no `..`, no root).
-fn safe_relative(path: &str) -> Option<PathBuf> {
-    if path.is_empty() || path.len() > 256 || path.contains('\\') {
-        return None;
-    }
-    let p = Path::new(path);
-    p.components()
-        .all(|c| matches!(c, Component::Normal(_)))
-        .then(|| p.to_path_buf())
-}
-
-fn content_type_of(path: &Path) -> &'static str {
-    match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or_default()
-    {
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "html" => "text/html; charset=utf-8",
-        "json" | "map" => "application/json",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "ico" => "image/x-icon",
-        "ttf" => "font/ttf",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "wasm" => "application/wasm",
-        _ => "application/octet-stream",
     }
 }
 
@@ -571,15 +522,5 @@ mod tests {
         );
         assert_eq!(negotiate(Some("text/plain")), None);
         assert_eq!(negotiate(Some("application/json;q=0")), None);
-    }
-
-    #[test]
-    fn asset_paths_stay_inside_the_directory() {
-        assert!(safe_relative("index-abc.js").is_some());
-        assert!(safe_relative("sub/x.css").is_some());
-        assert!(safe_relative("../secret").is_none());
-        assert!(safe_relative("/etc/passwd").is_none());
-        assert!(safe_relative("a/../../b").is_none());
-        assert!(safe_relative("").is_none());
     }
 }

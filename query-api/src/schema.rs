@@ -75,6 +75,14 @@ pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
     builder.finish()
 }
 
+/// The schema in SDL, as `build` serves it (data and limits do not change
+/// the types).
+pub fn sdl() -> String {
+    Schema::build(Query, EmptyMutation, Subscription)
+        .finish()
+        .sdl()
+}
+
 fn position_arg(name: &str, value: Option<&str>) -> QueryResult<Option<Position>> {
     value
         .map(|v| {

@@ -76,6 +76,9 @@ pub struct FilterSpec {
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
     pub text: Option<String>,
+    /// An address or observable value the ticket carries (source or
+    /// destination address, or any observable), compared exactly.
+    pub observable: Option<String>,
 }
 
 impl FilterSpec {
@@ -98,6 +101,7 @@ impl FilterSpec {
             && self.tags.iter().all(|t| row.tags.contains(t))
             && self.created_after.is_none_or(|t| row.created_at >= t)
             && self.created_before.is_none_or(|t| row.created_at < t)
+            && self.observable.as_deref().is_none_or(|v| carries(row, v))
     }
 
     /// Appends ` AND …` for every criterion.
@@ -157,12 +161,33 @@ impl FilterSpec {
             qb.push(" AND created_at < ");
             qb.push_bind(t);
         }
+        if let Some(v) = &self.observable {
+            qb.push(" AND (host(source_ip) = ");
+            qb.push_bind(v.clone());
+            qb.push(" OR host(destination_ip) = ");
+            qb.push_bind(v.clone());
+            qb.push(" OR observables @> jsonb_build_array(jsonb_build_object('value', ");
+            qb.push_bind(v.clone());
+            qb.push("::text)))");
+        }
         if let Some(text) = &self.text {
             qb.push(" AND search @@ plainto_tsquery('simple', ");
             qb.push_bind(text.clone());
             qb.push(")");
         }
     }
+}
+
+/// Whether `row` carries `value` as an address or an observable: the same
+/// test as the SQL of `push_where`, for rows the hub already holds.
+fn carries(row: &TicketRow, value: &str) -> bool {
+    row.source_ip.as_deref() == Some(value)
+        || row.destination_ip.as_deref() == Some(value)
+        || row.observables.as_array().is_some_and(|items| {
+            items
+                .iter()
+                .any(|o| o.get("value").and_then(Value::as_str) == Some(value))
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -316,6 +316,27 @@ impl TicketView {
             .collect())
     }
 
+    /// The alerts correlated into this ticket, oldest first: the one it was
+    /// opened from, each correlated batch, each SIEM re-send. Raw messages
+    /// are in `samples`, read only when asked for.
+    #[graphql(complexity = "10 + child_complexity * 20")]
+    async fn alerts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AlertGroup>> {
+        let records: Vec<EventRecord> = match &self.detail {
+            Detail::ReadModel => {
+                let store = ctx.data::<platform::event_store::TicketStore>()?;
+                store
+                    .history(self.uuid)
+                    .await
+                    .map_err(QueryError::from)?
+                    .into_iter()
+                    .map(EventRecord::from_stored)
+                    .collect::<QueryResult<_>>()?
+            }
+            Detail::Folded { events, .. } => events.to_vec(),
+        };
+        Ok(records.iter().filter_map(AlertGroup::from_record).collect())
+    }
+
     #[graphql(complexity = "5 + child_complexity * 20")]
     async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketComment>> {
         match &self.detail {
@@ -353,6 +374,78 @@ impl TicketView {
                     at: c.at,
                 })
                 .collect()),
+        }
+    }
+}
+
+/// Alerts that reached a ticket through one event.
+#[derive(SimpleObject, Debug, Clone)]
+#[graphql(complex)]
+pub struct AlertGroup {
+    /// The event's sequence in the ticket's stream.
+    pub sequence: i64,
+    pub recorded_at: DateTime<Utc>,
+    /// How many alerts the event stands for.
+    pub count: i64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    /// `opened`, `correlated` or `siem_update`.
+    pub kind: String,
+    #[graphql(skip)]
+    raw: Vec<String>,
+}
+
+#[ComplexObject]
+impl AlertGroup {
+    /// The raw messages kept with the event (a bounded sample of a batch).
+    #[graphql(complexity = "20")]
+    async fn samples(&self) -> &[String] {
+        &self.raw
+    }
+}
+
+impl AlertGroup {
+    fn from_record(r: &EventRecord) -> Option<Self> {
+        let group = |kind: &str, count: u64, first, last, raw: Vec<String>| AlertGroup {
+            sequence: i64::try_from(r.sequence).unwrap_or(i64::MAX),
+            recorded_at: r.recorded_at,
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+            first_seen: first,
+            last_seen: last,
+            kind: kind.to_string(),
+            raw,
+        };
+        match &r.event {
+            domain::TicketEvent::TicketOpened {
+                origin: Some(origin),
+                at,
+                ..
+            } => {
+                let seen = origin.event_time.unwrap_or(*at);
+                Some(group(
+                    "opened",
+                    1,
+                    seen,
+                    seen,
+                    origin.raw.iter().cloned().collect(),
+                ))
+            }
+            domain::TicketEvent::AlertsCorrelated { batch, .. } => Some(group(
+                "correlated",
+                batch.count,
+                batch.first_seen,
+                batch.last_seen,
+                batch.samples.clone(),
+            )),
+            // One re-send; the SIEM's own repeat count is in the history.
+            domain::TicketEvent::SiemIncidentUpdated { raw, at, .. } => Some(group(
+                "siem_update",
+                1,
+                *at,
+                *at,
+                raw.iter().cloned().collect(),
+            )),
+            _ => None,
         }
     }
 }
@@ -585,6 +678,10 @@ pub struct TicketFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Free text over title, description, comments and observables (every word must match).
     pub text: Option<String>,
+    /// An IP address or observable value the ticket carries: its source or
+    /// destination address, or any of its observables (exact match; an
+    /// address in its canonical form, e.g. `2001:db8::1`).
+    pub observable: Option<String>,
 }
 
 const FILTER_LIST_MAX: usize = 100;
@@ -648,6 +745,25 @@ impl TicketFilter {
             }
             Some(t) => Some(t.to_string()),
         };
+        let observable = match self.observable.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) if v.chars().count() > TEXT_MAX => {
+                return Err(QueryError::bad_input(format!(
+                    "filter.observable: at most {TEXT_MAX} characters"
+                )))
+            }
+            Some(v) if v.contains('\0') => {
+                return Err(QueryError::bad_input(
+                    "filter.observable: must not contain NUL",
+                ))
+            }
+            // An address is compared in its canonical form, as Postgres' host() prints it.
+            Some(v) => Some(
+                v.parse::<std::net::IpAddr>()
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|_| v.to_string()),
+            ),
+        };
         let mut spec = FilterSpec {
             ids,
             statuses: list("status", &self.status, |s| domain::Status::from(s).as_str())?,
@@ -661,6 +777,7 @@ impl TicketFilter {
             created_after: self.created_after,
             created_before: self.created_before,
             text,
+            observable,
         };
         spec.statuses.dedup();
         spec.severities.dedup();

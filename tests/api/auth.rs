@@ -673,6 +673,9 @@ async fn client_credentials_by_form_and_basic_and_integration_cannot_open() {
 // Enumeration and throttling
 // ---------------------------------------------------------------------------
 
+/// Unknown user, wrong password and a disabled account's wrong password are
+/// one answer (`reason: invalid_credentials`); only who knows the password
+/// of a disabled account learns that it is disabled.
 #[tokio::test]
 async fn unknown_user_and_wrong_password_answer_identically() {
     let app = spawn_app().await;
@@ -688,7 +691,7 @@ async fn unknown_user_and_wrong_password_answer_identically() {
     let attempts = [
         ("no-such-user", "whatever-password"),
         (user.as_str(), "wrong-password-123"),
-        (disabled.as_str(), PASSWORD),
+        (disabled.as_str(), "wrong-password-123"),
     ];
     let mut answers = Vec::new();
     for (username, password) in attempts {
@@ -707,9 +710,20 @@ async fn unknown_user_and_wrong_password_answer_identically() {
     assert_eq!(answers[0].0, StatusCode::BAD_REQUEST);
     let body: Value = serde_json::from_slice(&answers[0].2).unwrap();
     assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["reason"], "invalid_credentials");
     for a in &answers[1..] {
         assert_eq!(a, &answers[0], "same status, content type and bytes");
     }
+
+    let res = app
+        .token_request(&[
+            ("grant_type", "password"),
+            ("username", &disabled),
+            ("password", PASSWORD),
+        ])
+        .await;
+    let body = oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(body["reason"], "account_disabled", "{body}");
 }
 
 #[tokio::test]

@@ -6,4 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod event_store;
+mod session;
+mod spa;
 mod tickets;
+mod views;

@@ -221,3 +221,21 @@ impl From<crate::identity::IdentityError> for ApiError {
         }
     }
 }
+
+impl From<crate::saved_views::SavedViewError> for ApiError {
+    fn from(e: crate::saved_views::SavedViewError) -> Self {
+        use crate::saved_views::SavedViewError as E;
+        match e {
+            E::Invalid { field, message } => ApiError::validation(field, message),
+            E::NameTaken(_) => ApiError::conflict("view_name_taken", e.to_string()),
+            E::TooMany => ApiError::conflict("too_many_views", e.to_string()),
+            E::NotFound => ApiError::not_found("view"),
+            E::Database(err) => match err {
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                    ApiError::unavailable(err)
+                }
+                other => ApiError::internal(other),
+            },
+        }
+    }
+}

@@ -5,5 +5,6 @@ pub mod error;
 pub mod health;
 pub mod middleware;
 pub mod shutdown;
+pub mod static_files;
 
 pub use error::{ApiError, Problem};

@@ -6,6 +6,7 @@ mod harness;
 mod as_of;
 mod assets;
 mod limits_auth;
+mod pivots;
 mod queries;
 mod subscriptions;
 mod ticket_indexes;
