@@ -1,0 +1,252 @@
+// The session: the access token in memory only (never in Web Storage), the
+// refresh token in the HttpOnly cookie the token endpoint sets for
+// `X-Ticketera-Session: cookie` requests. A reload restores the session with
+// a refresh; a timer refreshes shortly before the access token expires.
+import type { Role } from './permissions';
+
+export const TOKEN_URL = '/api/v1/auth/token';
+export const LOGOUT_URL = '/api/v1/auth/logout';
+export const ME_URL = '/api/v1/auth/me';
+const SESSION_HEADER = { 'X-Ticketera-Session': 'cookie' };
+
+export interface User {
+  name: string;
+  kind: string;
+  roles: Role[];
+}
+
+export type Notice = 'expired' | 'signedOut';
+
+export type SessionState =
+  | { status: 'loading' }
+  | { status: 'signedOut'; notice?: Notice }
+  | { status: 'signedIn'; token: string; expiresAt: number; user: User };
+
+export type SignInError = 'invalid_credentials' | 'account_disabled' | 'throttled' | 'network' | 'other';
+export type SignInResult = { ok: true } | { ok: false; error: SignInError; retryAfter?: number; detail?: string };
+
+interface TokenBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+}
+
+export interface SessionOptions {
+  fetch?: typeof fetch;
+  now?: () => number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+}
+
+/** Seconds before expiry at which the access token is refreshed. */
+export function refreshDelayMs(expiresInSeconds: number): number {
+  const margin = Math.min(60, Math.max(5, expiresInSeconds * 0.2));
+  return Math.max(1, expiresInSeconds - margin) * 1000;
+}
+
+export class Session {
+  private state: SessionState = { status: 'loading' };
+  private listeners = new Set<(s: SessionState) => void>();
+  private tokenListeners = new Set<(token: string | null) => void>();
+  private timer: unknown = null;
+  private inflight: Promise<boolean> | null = null;
+  private readonly f: typeof fetch;
+  private readonly now: () => number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (handle: unknown) => void;
+
+  constructor(opts: SessionOptions = {}) {
+    this.f = opts.fetch ?? ((...args) => fetch(...args));
+    this.now = opts.now ?? (() => Date.now());
+    this.setTimer = opts.setTimer ?? ((fn, ms) => setTimeout(fn, ms));
+    this.clearTimer = opts.clearTimer ?? ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+  }
+
+  get current(): SessionState {
+    return this.state;
+  }
+
+  token(): string | null {
+    return this.state.status === 'signedIn' ? this.state.token : null;
+  }
+
+  subscribe(fn: (s: SessionState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Called with each new access token (and null on sign-out): the WebSocket re-authenticates. */
+  onToken(fn: (token: string | null) => void): () => void {
+    this.tokenListeners.add(fn);
+    return () => this.tokenListeners.delete(fn);
+  }
+
+  private set(next: SessionState): void {
+    const before = this.token();
+    this.state = next;
+    for (const l of this.listeners) l(next);
+    const after = this.token();
+    if (after !== before) for (const l of this.tokenListeners) l(after);
+  }
+
+  private schedule(expiresIn: number): void {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = this.setTimer(() => {
+      this.timer = null;
+      void this.refresh();
+    }, refreshDelayMs(expiresIn));
+  }
+
+  private async accept(body: TokenBody): Promise<boolean> {
+    const res = await this.f(ME_URL, { headers: { Authorization: `Bearer ${body.access_token}` } });
+    if (!res.ok) return false;
+    const me = (await res.json()) as { name: string; kind: string; roles: string[] };
+    this.set({
+      status: 'signedIn',
+      token: body.access_token,
+      expiresAt: this.now() + body.expires_in * 1000,
+      user: { name: me.name, kind: me.kind, roles: me.roles as Role[] },
+    });
+    this.schedule(body.expires_in);
+    return true;
+  }
+
+  /** On page load: the refresh cookie, if any, gives a new access token. */
+  async restore(): Promise<void> {
+    const ok = await this.refresh({ quiet: true });
+    if (!ok && this.state.status === 'loading') this.set({ status: 'signedOut' });
+  }
+
+  async signIn(username: string, password: string): Promise<SignInResult> {
+    const form = new URLSearchParams({ grant_type: 'password', username, password });
+    let res: Response;
+    try {
+      res = await this.f(TOKEN_URL, {
+        method: 'POST',
+        headers: { ...SESSION_HEADER, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+        credentials: 'same-origin',
+      });
+    } catch {
+      return { ok: false, error: 'network' };
+    }
+    if (res.ok) {
+      const ok = await this.accept((await res.json()) as TokenBody);
+      return ok ? { ok: true } : { ok: false, error: 'other', detail: 'me' };
+    }
+    if (res.status === 429) {
+      const retryAfter = Number(res.headers.get('Retry-After') ?? '0');
+      return { ok: false, error: 'throttled', retryAfter: Number.isFinite(retryAfter) ? retryAfter : 0 };
+    }
+    let body: { error?: string; error_description?: string; reason?: string } = {};
+    try {
+      body = await res.json();
+    } catch {
+      // not JSON
+    }
+    if (body.reason === 'account_disabled') return { ok: false, error: 'account_disabled' };
+    if (body.reason === 'invalid_credentials' || body.error === 'invalid_grant' || res.status === 401) {
+      return { ok: false, error: 'invalid_credentials' };
+    }
+    return { ok: false, error: 'other', detail: body.error_description ?? `HTTP ${res.status}` };
+  }
+
+  /**
+   * A new access token from the refresh cookie (which the server rotates).
+   * Concurrent callers share one request. A 400 means the session is over:
+   * signed out with the "expired" notice (unless `quiet`, on page load).
+   */
+  refresh(opts: { quiet?: boolean } = {}): Promise<boolean> {
+    if (this.inflight) return this.inflight;
+    this.inflight = (async () => {
+      try {
+        const res = await this.f(TOKEN_URL, {
+          method: 'POST',
+          headers: { ...SESSION_HEADER, 'Content-Type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=refresh_token',
+          credentials: 'same-origin',
+        });
+        if (res.ok) return await this.accept((await res.json()) as TokenBody);
+        if (res.status >= 400 && res.status < 500) {
+          this.end(opts.quiet || this.state.status !== 'signedIn' ? undefined : 'expired');
+          return false;
+        }
+        this.retrySoon();
+        return false;
+      } catch {
+        // Network trouble: keep the token while it lasts, try again soon.
+        this.retrySoon();
+        return false;
+      } finally {
+        this.inflight = null;
+      }
+    })();
+    return this.inflight;
+  }
+
+  private retrySoon(): void {
+    if (this.state.status !== 'signedIn') {
+      if (this.state.status === 'loading') this.set({ status: 'signedOut' });
+      return;
+    }
+    const left = (this.state.expiresAt - this.now()) / 1000;
+    if (left <= 0) {
+      this.end('expired');
+      return;
+    }
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = this.setTimer(() => {
+      this.timer = null;
+      void this.refresh();
+    }, Math.min(10_000, left * 500));
+  }
+
+  private end(notice?: Notice): void {
+    if (this.timer !== null) this.clearTimer(this.timer);
+    this.timer = null;
+    this.set(notice ? { status: 'signedOut', notice } : { status: 'signedOut' });
+  }
+
+  /** Ends the session on the server (which clears the cookie), then here. */
+  async logout(): Promise<void> {
+    const token = this.token();
+    try {
+      await this.f(LOGOUT_URL, {
+        method: 'POST',
+        headers: {
+          ...SESSION_HEADER,
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          'Content-Type': 'application/x-www-form-urlencoded',
+        },
+        body: '',
+        credentials: 'same-origin',
+      });
+    } catch {
+      // signed out here anyway
+    }
+    this.end('signedOut');
+  }
+
+  /** A fetch with the access token; on a 401 one refresh and one retry. */
+  async authFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+    const original = input instanceof Request ? input.clone() : null;
+    const make = (token: string | null): [RequestInfo | URL, RequestInit] => {
+      if (original) {
+        const req = original.clone();
+        const headers = new Headers(req.headers);
+        if (token) headers.set('Authorization', `Bearer ${token}`);
+        return [new Request(req, { headers }), init];
+      }
+      const headers = new Headers(init.headers);
+      if (token) headers.set('Authorization', `Bearer ${token}`);
+      return [input, { ...init, headers }];
+    };
+    const res = await this.f(...make(this.token()));
+    if (res.status !== 401 || this.state.status !== 'signedIn') return res;
+    if (!(await this.refresh())) return res;
+    return this.f(...make(this.token()));
+  }
+}
+
+export const session = new Session();
