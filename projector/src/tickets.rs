@@ -70,6 +70,11 @@ pub(crate) struct TicketRow {
     alert_count: i64,
     first_seen: Option<DateTime<Utc>>,
     last_seen: Option<DateTime<Utc>>,
+    /// The CMDB assets of the destination and of the source as the ticket
+    /// was opened with them (`TicketOpened`); never changed since (a later
+    /// CMDB edit is not the ticket's history).
+    asset: Option<Value>,
+    source_asset: Option<Value>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     acknowledged_at: Option<DateTime<Utc>>,
@@ -108,6 +113,12 @@ fn count(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// An asset as the event records it (`network`, `hostname`, `owner`,
+/// `business_unit`, `criticality`).
+fn asset_json(a: &domain::Asset) -> Option<Value> {
+    serde_json::to_value(a).ok()
+}
+
 impl TicketRow {
     fn opened(id: Uuid, e: &StoredEvent) -> Option<TicketRow> {
         let TicketEvent::TicketOpened {
@@ -120,6 +131,8 @@ impl TicketRow {
             destination_ip,
             tags,
             origin,
+            source_asset,
+            destination_asset,
             at,
             ..
         } = &e.payload
@@ -160,6 +173,8 @@ impl TicketRow {
             alert_count,
             first_seen,
             last_seen: first_seen,
+            asset: destination_asset.as_ref().and_then(asset_json),
+            source_asset: source_asset.as_ref().and_then(asset_json),
             created_at: at,
             updated_at: at,
             acknowledged_at: None,
@@ -327,6 +342,8 @@ impl TicketRow {
             alert_count: row.try_get("alert_count")?,
             first_seen: row.try_get("first_seen")?,
             last_seen: row.try_get("last_seen")?,
+            asset: row.try_get("asset")?,
+            source_asset: row.try_get("source_asset")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
             acknowledged_at: row.try_get("acknowledged_at")?,
@@ -351,6 +368,7 @@ impl TicketRow {
             + self.search_text.len()
             + self.observables.len() * 64
             + self.tags.iter().map(|t| t.len() + 24).sum::<usize>()
+            + 160 * (usize::from(self.asset.is_some()) + usize::from(self.source_asset.is_some()))
     }
 }
 
@@ -444,11 +462,11 @@ const LOAD_SQL: &str = "
 SELECT id, number, title, description, status, severity, resolution, resolution_summary,
        duplicate_of, source, host(source_ip) AS source_ip, host(destination_ip) AS destination_ip,
        rule_name, fingerprint, vendor, assignee, assignee_name, tags, observables, comment_count,
-       alert_count, first_seen, last_seen, created_at, updated_at, acknowledged_at, resolved_at,
-       version, last_position_tx::text AS last_position_tx, last_position, search_text
+       alert_count, first_seen, last_seen, asset, source_asset, created_at, updated_at,
+       acknowledged_at, resolved_at, version, last_position_tx::text AS last_position_tx,
+       last_position, search_text
   FROM tickets WHERE id = ANY($1)";
 
-// `asset` is not written: a later enrichment owns it.
 macro_rules! insert_tickets_sql {
     () => {
         "
@@ -456,24 +474,26 @@ INSERT INTO tickets (id, number, number_n, title, description, status, severity,
        resolution_summary, duplicate_of, source, source_ip, destination_ip, rule_name, fingerprint,
        vendor, assignee, assignee_name, tags, observables, comment_count, alert_count, first_seen,
        last_seen, created_at, updated_at, acknowledged_at, resolved_at, version, last_position_tx,
-       last_position, search_text)
+       last_position, search_text, asset, source_asset)
 SELECT u.id, u.number, u.number_n, u.title, u.description, u.status, u.severity, u.resolution,
        u.resolution_summary, u.duplicate_of, u.source, u.source_ip::inet, u.destination_ip::inet,
        u.rule_name, u.fingerprint, u.vendor, u.assignee, u.assignee_name,
        ARRAY(SELECT jsonb_array_elements_text(u.tags)), u.observables, u.comment_count,
        u.alert_count, u.first_seen, u.last_seen, u.created_at, u.updated_at, u.acknowledged_at,
-       u.resolved_at, u.version, u.last_position_tx::xid8, u.last_position, u.search_text
+       u.resolved_at, u.version, u.last_position_tx::xid8, u.last_position, u.search_text,
+       u.asset, u.source_asset
   FROM UNNEST($1::uuid[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[],
               $8::text[], $9::text[], $10::uuid[], $11::text[], $12::text[], $13::text[],
               $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::jsonb[],
               $20::jsonb[], $21::int4[], $22::int8[], $23::timestamptz[], $24::timestamptz[],
               $25::timestamptz[], $26::timestamptz[], $27::timestamptz[], $28::timestamptz[],
-              $29::int8[], $30::text[], $31::int8[], $32::text[])
+              $29::int8[], $30::text[], $31::int8[], $32::text[], $33::jsonb[], $34::jsonb[])
        AS u(id, number, number_n, title, description, status, severity, resolution,
             resolution_summary, duplicate_of, source, source_ip, destination_ip, rule_name,
             fingerprint, vendor, assignee, assignee_name, tags, observables, comment_count,
             alert_count, first_seen, last_seen, created_at, updated_at, acknowledged_at,
-            resolved_at, version, last_position_tx, last_position, search_text)"
+            resolved_at, version, last_position_tx, last_position, search_text, asset,
+            source_asset)"
     };
 }
 
@@ -503,7 +523,8 @@ ON CONFLICT (id) DO UPDATE SET
        created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
        acknowledged_at = EXCLUDED.acknowledged_at, resolved_at = EXCLUDED.resolved_at,
        version = EXCLUDED.version, last_position_tx = EXCLUDED.last_position_tx,
-       last_position = EXCLUDED.last_position, search_text = EXCLUDED.search_text"
+       last_position = EXCLUDED.last_position, search_text = EXCLUDED.search_text,
+       asset = EXCLUDED.asset, source_asset = EXCLUDED.source_asset"
 );
 
 /// Timeline rows go in with binary COPY: the cheapest way into Postgres, on
@@ -787,6 +808,8 @@ async fn write_rows(
         .bind(col!(|r| r.last_position.transaction_id.to_string()))
         .bind(col!(|r| r.last_position.global_position))
         .bind(col!(|r| r.search_text.as_str()))
+        .bind(col!(|r| r.asset.clone()))
+        .bind(col!(|r| r.source_asset.clone()))
         .execute(conn)
         .await?;
     Ok(())

@@ -28,8 +28,8 @@ async fn assert_row_matches_aggregate(pool: &PgPool, commands: &Commands, id: Uu
         "SELECT number, title, description, status, severity, resolution, resolution_summary,
                 duplicate_of, source, host(source_ip) AS source_ip, host(destination_ip) AS destination_ip,
                 rule_name, fingerprint, vendor, assignee, assignee_name, tags, observables,
-                comment_count, alert_count, first_seen, last_seen, asset, created_at, updated_at,
-                acknowledged_at, resolved_at, version, search_text
+                comment_count, alert_count, first_seen, last_seen, asset, source_asset,
+                created_at, updated_at, acknowledged_at, resolved_at, version, search_text
            FROM rm_tickets.tickets WHERE id = $1",
     )
     .bind(id)
@@ -103,7 +103,15 @@ async fn assert_row_matches_aggregate(pool: &PgPool, commands: &Commands, id: Uu
         row.get::<Option<_>, _>("last_seen"),
         micros(ticket.last_seen)
     );
-    assert_eq!(row.get::<Option<Value>, _>("asset"), None);
+    let asset = |a: &Option<domain::Asset>| a.as_ref().map(|a| serde_json::to_value(a).unwrap());
+    assert_eq!(
+        row.get::<Option<Value>, _>("asset"),
+        asset(&ticket.destination_asset)
+    );
+    assert_eq!(
+        row.get::<Option<Value>, _>("source_asset"),
+        asset(&ticket.source_asset)
+    );
     assert_eq!(
         row.get::<Option<_>, _>("created_at"),
         micros(ticket.created_at)
@@ -309,6 +317,77 @@ async fn every_event_lands_as_the_aggregate_has_it_and_a_rebuild_agrees() {
     let incremental = snapshot(&pool).await;
     projector::rebuild(&pool, None).await.expect("rebuild");
     assert_same(&incremental, &snapshot(&pool).await);
+}
+
+/// The CMDB assets a ticket opened with are on its row, the same after a
+/// rebuild; a later CMDB edit does not change them (the ticket's history is
+/// what the CMDB said when it opened).
+#[tokio::test]
+async fn the_assets_a_ticket_opened_with_are_projected_and_rebuilt() {
+    let (_url, pool) = fresh_database().await;
+    add_assignees(&pool).await;
+    sqlx::query(
+        "INSERT INTO assets (network, hostname, owner, business_unit, criticality) VALUES
+            ('10.1.2.0/24', 'dc01.corp.example', 'Directory team', 'IT', 'CRITICAL'),
+            ('203.0.113.45/32', 'scanner.example', 'Unknown', NULL, 'LOW')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let commands = Commands::new(&pool);
+    let alert = commands
+        .open("Brute force on the DC", Some("FortiGate IPS"))
+        .await;
+    let manual = commands.open("Phishing mail reported", None).await;
+    common::project_all(&pool, 2).await;
+    for id in [alert, manual] {
+        assert_row_matches_aggregate(&pool, &commands, id).await;
+    }
+    let (asset, source): (Value, Value) =
+        sqlx::query_as("SELECT asset, source_asset FROM rm_tickets.tickets WHERE id = $1")
+            .bind(alert)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(asset["owner"], "Directory team");
+    assert_eq!(asset["hostname"], "dc01.corp.example");
+    assert_eq!(asset["criticality"], "CRITICAL");
+    assert_eq!(asset["network"], "10.1.2.0/24");
+    assert_eq!(source["owner"], "Unknown");
+    assert_eq!(source["criticality"], "LOW");
+
+    // The CMDB changes; the ticket keeps what it opened with.
+    sqlx::query("UPDATE assets SET owner = 'Someone else', criticality = 'LOW' WHERE network = '10.1.2.0/24'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    commands
+        .run(alert, "jdoe", command(9, 1, None))
+        .await
+        .unwrap();
+    common::project_all(&pool, 2).await;
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT asset ->> 'owner' FROM rm_tickets.tickets WHERE id = $1")
+            .bind(alert)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(owner.as_deref(), Some("Directory team"));
+
+    let incremental = snapshot(&pool).await;
+    projector::rebuild(&pool, None).await.expect("rebuild");
+    assert_same(&incremental, &snapshot(&pool).await);
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT asset ->> 'owner' FROM rm_tickets.tickets WHERE id = $1")
+            .bind(alert)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        owner.as_deref(),
+        Some("Directory team"),
+        "after the rebuild"
+    );
 }
 
 /// One step of a random history: a command on one of three tickets, then

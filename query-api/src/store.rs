@@ -40,6 +40,7 @@ pub struct TicketRow {
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
     pub asset: Option<Value>,
+    pub source_asset: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
@@ -54,7 +55,7 @@ pub const TICKET_COLUMNS: &str = "id, number, number_n, title, description, stat
     resolution, resolution_summary, duplicate_of, source,
     host(source_ip) AS source_ip, host(destination_ip) AS destination_ip,
     rule_name, fingerprint, vendor, assignee, assignee_name, tags, observables,
-    comment_count, alert_count, first_seen, last_seen, asset, created_at, updated_at,
+    comment_count, alert_count, first_seen, last_seen, asset, source_asset, created_at, updated_at,
     acknowledged_at, resolved_at, version,
     last_position_tx::text AS last_position_tx, last_position";
 

@@ -108,13 +108,30 @@ pub struct Observable {
     pub value: String,
 }
 
-/// The CMDB asset a ticket's destination belongs to.
+/// A CMDB asset as the ticket was opened with it (`Ticket.asset` for the
+/// destination, `Ticket.sourceAsset` for the source): what the CMDB said
+/// then; a later CMDB edit does not change it (`assetFor` is the CMDB now).
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq, Default)]
 pub struct Asset {
     pub owner: Option<String>,
     pub hostname: Option<String>,
     pub criticality: Option<String>,
 }
+    /// The CMDB entry's network (a host is a /32 or /128).
+    pub network: Option<String>,
+    pub business_unit: Option<String>,
+}
+
+impl From<domain::Asset> for Asset {
+    fn from(a: domain::Asset) -> Self {
+        Asset {
+            owner: a.owner,
+            hostname: a.hostname,
+            criticality: Some(a.criticality.as_str().to_string()),
+            network: Some(a.network),
+            business_unit: a.business_unit,
+        }
+    }
 
 fn asset_from(v: &Value) -> Option<Asset> {
     let obj = v.as_object()?;
@@ -128,6 +145,8 @@ fn asset_from(v: &Value) -> Option<Asset> {
         hostname: text("hostname"),
         criticality: text("criticality"),
     })
+        network: text("network"),
+        business_unit: text("business_unit"),
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -237,7 +256,10 @@ pub struct TicketView {
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
     pub asset: Option<Asset>,
+    /// The destination's CMDB asset when the ticket opened.
     pub created_at: DateTime<Utc>,
+    /// The source's CMDB asset when the ticket opened.
+    pub source_asset: Option<Asset>,
     pub updated_at: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -496,6 +518,7 @@ impl TicketView {
             last_seen: r.last_seen,
             asset: r.asset.as_ref().and_then(asset_from),
             created_at: r.created_at,
+            source_asset: r.source_asset.as_ref().and_then(asset_from),
             updated_at: r.updated_at,
             acknowledged_at: r.acknowledged_at,
             resolved_at: r.resolved_at,
@@ -573,7 +596,8 @@ impl TicketView {
             alert_count: i64::try_from(t.alert_count).unwrap_or(i64::MAX),
             first_seen: t.first_seen,
             last_seen: t.last_seen,
-            asset: None,
+            asset: t.destination_asset.map(Into::into),
+            source_asset: t.source_asset.map(Into::into),
             created_at,
             updated_at: t.updated_at.unwrap_or(created_at),
             acknowledged_at: t.acknowledged_at,

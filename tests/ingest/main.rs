@@ -8,9 +8,11 @@ mod helpers;
 
 mod process;
 
+mod assets;
 mod cmdb;
 mod concurrency;
 mod dead_letters;
+mod envelopes;
 mod limits;
 mod rules;
 mod samples;
