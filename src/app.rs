@@ -70,7 +70,10 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
 pub fn router(c: &Components) -> Router {
     let metrics = platform::telemetry::metrics();
     let router = Router::new()
-        .merge(command_api::router(c.state.clone()))
+        .merge(command_api::router(
+            c.state.clone(),
+            crate::openapi::document(),
+        ))
         .merge(query_api::router(c.query.clone()))
         .merge(ingest::http::router(c.ingest.clone()))
         .merge(platform::http::health::router(c.pool.clone(), metrics));

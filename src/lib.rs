@@ -3,4 +3,5 @@
 pub mod app;
 pub mod bootstrap;
 pub mod cli;
+pub mod openapi;
 pub mod parse_cmd;

@@ -262,7 +262,7 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
         Cmd::Schema { which } => {
             let text = match which {
                 SchemaCmd::Graphql => query_api::schema::sdl(),
-                SchemaCmd::Openapi => command_api::openapi::document_json()
+                SchemaCmd::Openapi => ticketera::openapi::document_json()
                     .context("serializing the OpenAPI document")?,
             };
             stdout_line(text.trim_end())

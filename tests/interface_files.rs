@@ -28,6 +28,6 @@ fn the_committed_graphql_schema_is_the_servers() {
 
 #[test]
 fn the_committed_openapi_document_is_the_servers() {
-    let printed = command_api::openapi::document_json().expect("the document serializes");
+    let printed = ticketera::openapi::document_json().expect("the document serializes");
     same("openapi.json", &printed, "cargo run -q -- schema openapi");
 }

@@ -4,31 +4,25 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::{Action, Role};
 use platform::http::ApiError;
 use platform::identity::User;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::Principal;
-use crate::extract::JsonBody;
 use crate::AppState;
+use platform::http::JsonBody;
+use platform::http::Principal;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/admin/users", get(list_users).post(create_user))
-        .route(
-            "/api/v1/admin/users/{username}",
-            get(get_user).patch(update_user),
-        )
-        .route(
-            "/api/v1/admin/users/{username}/password",
-            post(reset_password),
-        )
-        .route("/api/v1/admin/users/{username}/audit", get(user_audit))
-        .route("/api/v1/admin/clients", post(create_client))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user))
+        .routes(routes!(reset_password))
+        .routes(routes!(user_audit))
+        .routes(routes!(create_client))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

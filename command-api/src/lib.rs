@@ -2,8 +2,6 @@
 //! routes and the OpenAPI document.
 
 pub mod admin;
-pub mod auth;
-pub mod extract;
 pub mod openapi;
 pub mod session_cookie;
 pub mod tickets;
@@ -22,6 +20,7 @@ use platform::event_store::TicketStore;
 use platform::http::ApiError;
 use platform::identity::Identity;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
 
 /// Everything the handlers share.
 #[derive(Clone)]
@@ -33,17 +32,35 @@ pub struct AppState {
     pub settings: Arc<Settings>,
 }
 
-/// The command API's routes (the binary adds health, metrics and request ids).
-pub fn router(state: AppState) -> Router {
-    let body_limit = state.settings.body_limit_bytes;
-    let cors = cors(&state.settings.cors_origins);
-    Router::new()
+impl axum::extract::FromRef<AppState> for platform::http::Authenticator {
+    fn from_ref(state: &AppState) -> Self {
+        platform::http::Authenticator {
+            keys: state.keys.clone(),
+            identity: state.identity.clone(),
+        }
+    }
+}
+
+/// Every REST route of the command API, each registered once with its
+/// OpenAPI operation (so a route and its documentation cannot drift).
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(token::routes())
         .merge(tickets::routes())
         .merge(admin::routes())
         .merge(views::routes())
+}
+
+/// The command API's routes, and `document` (the whole REST API's OpenAPI
+/// document, see `openapi::base`) at /api/openapi.json and /api/docs. The
+/// binary adds health, metrics and request ids.
+pub fn router(state: AppState, document: utoipa::openapi::OpenApi) -> Router {
+    let body_limit = state.settings.body_limit_bytes;
+    let cors = cors(&state.settings.cors_origins);
+    let (routes, _) = api().split_for_parts();
+    routes
         .with_state(state)
-        .merge(openapi::routes())
+        .merge(openapi::routes(document))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::map_response(bare_errors_as_problems))
         .layer(cors)

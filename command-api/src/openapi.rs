@@ -6,23 +6,11 @@ use axum::{Json, Router};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{admin, tickets, token, views};
-
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Ticketera SOC command API", description = "Commands on incident tickets, OAuth2 tokens and administration. Reads are GraphQL at /graphql."),
-    paths(
-        token::token, token::logout, token::jwks, token::me,
-        tickets::open_ticket, tickets::get_ticket, tickets::assign, tickets::unassign, tickets::start,
-        tickets::hold, tickets::resume, tickets::resolve, tickets::close, tickets::reopen,
-        tickets::change_severity, tickets::comment, tickets::tag, tickets::untag,
-        tickets::add_observable, tickets::mark_duplicate,
-        admin::create_user, admin::list_users, admin::get_user, admin::update_user,
-        admin::reset_password, admin::user_audit, admin::create_client,
-        views::list_views, views::create_view, views::delete_view,
-    ),
+    info(title = "Ticketera SOC REST API", description = "Commands on incident tickets, OAuth2 tokens, administration, saved views, the SIEM webhook, the CMDB and dead letters. Reads are GraphQL at /graphql."),
     modifiers(&BearerAuth),
-    tags((name = "auth"), (name = "tickets"), (name = "admin"), (name = "views")),
+    tags((name = "auth"), (name = "tickets"), (name = "admin"), (name = "views"), (name = "integrations"), (name = "cmdb"), (name = "dead-letters")),
 )]
 pub struct ApiDoc;
 
@@ -43,13 +31,15 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document as `/api/openapi.json` serves it, pretty-printed.
-pub fn document_json() -> Result<String, serde_json::Error> {
-    ApiDoc::openapi().to_pretty_json()
+/// The document's frame: info, tags, the bearer scheme. Paths come from the
+/// routers that serve them (`crate::api()`, `ingest::http::api()`), merged
+/// by the binary.
+pub fn base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
 }
 
-pub fn routes() -> Router {
-    let doc = ApiDoc::openapi();
+/// `/api/openapi.json` (the whole REST API's `doc`) and Swagger UI.
+pub fn routes(doc: utoipa::openapi::OpenApi) -> Router {
     let docs = swagger_ui_dist::generate_routes(swagger_ui_dist::ApiDefinition {
         uri_prefix: "/api/docs",
         api_definition: swagger_ui_dist::OpenApiSource::Uri("/api/openapi.json"),

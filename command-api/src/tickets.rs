@@ -6,8 +6,7 @@ use std::net::IpAddr;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::command::OpenTicket;
 use domain::{Action, Command, ObservableKind, Resolution, Severity, Source, TicketCommand};
 use platform::event_store::{
@@ -18,28 +17,30 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth::Principal;
-use crate::extract::{body_hash, JsonBody};
 use crate::AppState;
+use platform::http::body::body_hash;
+use platform::http::JsonBody;
+use platform::http::Principal;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tickets", post(open_ticket))
-        .route("/api/v1/tickets/{id}", get(get_ticket))
-        .route("/api/v1/tickets/{id}/assign", post(assign))
-        .route("/api/v1/tickets/{id}/unassign", post(unassign))
-        .route("/api/v1/tickets/{id}/start", post(start))
-        .route("/api/v1/tickets/{id}/hold", post(hold))
-        .route("/api/v1/tickets/{id}/resume", post(resume))
-        .route("/api/v1/tickets/{id}/resolve", post(resolve))
-        .route("/api/v1/tickets/{id}/close", post(close))
-        .route("/api/v1/tickets/{id}/reopen", post(reopen))
-        .route("/api/v1/tickets/{id}/severity", post(change_severity))
-        .route("/api/v1/tickets/{id}/comments", post(comment))
-        .route("/api/v1/tickets/{id}/tags", post(tag))
-        .route("/api/v1/tickets/{id}/tags/{tag}", delete(untag))
-        .route("/api/v1/tickets/{id}/observables", post(add_observable))
-        .route("/api/v1/tickets/{id}/duplicate", post(mark_duplicate))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(open_ticket))
+        .routes(routes!(get_ticket))
+        .routes(routes!(assign))
+        .routes(routes!(unassign))
+        .routes(routes!(start))
+        .routes(routes!(hold))
+        .routes(routes!(resume))
+        .routes(routes!(resolve))
+        .routes(routes!(close))
+        .routes(routes!(reopen))
+        .routes(routes!(change_severity))
+        .routes(routes!(comment))
+        .routes(routes!(tag))
+        .routes(routes!(untag))
+        .routes(routes!(add_observable))
+        .routes(routes!(mark_duplicate))
 }
 
 /// The answer to every ticket command.

@@ -8,8 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Json};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Duration;
@@ -19,16 +18,17 @@ use platform::identity::{PasswordCheck, RefreshError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::auth::Principal;
 use crate::session_cookie;
 use crate::AppState;
+use platform::http::Principal;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/auth/token", post(token))
-        .route("/api/v1/auth/logout", post(logout))
-        .route("/api/v1/auth/jwks.json", get(jwks))
-        .route("/api/v1/auth/me", get(me))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(logout))
+        .routes(routes!(jwks))
+        .routes(routes!(me))
 }
 
 /// The form of a token request; which fields matter depends on the grant.

@@ -3,22 +3,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use domain::ActorKind;
 use platform::http::ApiError;
 use platform::saved_views::{SavedView, SavedViews};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::Principal;
-use crate::extract::JsonBody;
 use crate::AppState;
+use platform::http::JsonBody;
+use platform::http::Principal;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/me/views", get(list_views).post(create_view))
-        .route("/api/v1/me/views/{id}", delete(delete_view))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_views, create_view))
+        .routes(routes!(delete_view))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

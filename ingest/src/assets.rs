@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::http::{json_body, media_type, read_limited, Caller};
 use crate::Ingest;
+use platform::http::body::{json_body, media_type, read_limited};
+use platform::http::Principal;
 
 const TEXT_FIELD_MAX: usize = 255;
 const BODY_LIMIT: usize = 64 * 1024;
@@ -84,9 +85,12 @@ struct AssetInput {
     criticality: Criticality,
 }
 
-#[derive(Debug, Deserialize)]
+/// An asset to create, or the fields to change (an empty string clears a
+/// text field).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetRequest {
+    /// An IP address or CIDR network.
     pub network: Option<String>,
     pub hostname: Option<String>,
     pub owner: Option<String>,
@@ -112,9 +116,12 @@ fn db_error(e: sqlx::Error) -> ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/admin/assets", tag = "cmdb", request_body = AssetRequest,
+    responses((status = 201, body = AssetView), (status = 403), (status = 409, description = "an asset with this network exists"), (status = 415), (status = 422)),
+    security(("bearer" = [])))]
 pub async fn create(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::ManageAssets)?;
@@ -144,9 +151,11 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(asset)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/assets", tag = "cmdb",
+    responses((status = 200, body = [AssetView]), (status = 403)), security(("bearer" = [])))]
 pub async fn list(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
 ) -> Result<Json<Vec<AssetView>>, ApiError> {
     caller.require(Action::ManageAssets)?;
     let rows = sqlx::query_as(&format!("SELECT {COLUMNS} FROM assets ORDER BY network"))
@@ -160,9 +169,11 @@ fn asset_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found("asset"))
 }
 
+#[utoipa::path(get, path = "/api/v1/admin/assets/{id}", tag = "cmdb", params(("id" = Uuid, Path)),
+    responses((status = 200, body = AssetView), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn get_one(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AssetView>, ApiError> {
     caller.require(Action::ManageAssets)?;
@@ -177,9 +188,12 @@ pub async fn get_one(
 }
 
 /// Fields given replace the stored ones; an empty string clears a text field.
+#[utoipa::path(patch, path = "/api/v1/admin/assets/{id}", tag = "cmdb", params(("id" = Uuid, Path)), request_body = AssetRequest,
+    responses((status = 200, body = AssetView), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("bearer" = [])))]
 pub async fn update(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Json<AssetView>, ApiError> {
@@ -244,9 +258,11 @@ pub async fn update(
     Ok(Json(row))
 }
 
+#[utoipa::path(delete, path = "/api/v1/admin/assets/{id}", tag = "cmdb", params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 403), (status = 404)), security(("bearer" = [])))]
 pub async fn delete(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require(Action::ManageAssets)?;
@@ -264,7 +280,7 @@ pub async fn delete(
 }
 
 /// A CSV row refused, by its line in the file.
-#[derive(Debug, Serialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RowError {
     pub line: u64,
     pub reason: String,
@@ -402,10 +418,23 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<AssetInput>, Vec<RowError>> {
     }
 }
 
+/// The answer to a CSV import that refused rows: nothing was imported.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportRefused {
+    pub code: String,
+    pub detail: String,
+    pub errors: Vec<RowError>,
+}
+
 /// `POST /api/v1/admin/assets/import` with `text/csv`: all rows or none.
+#[utoipa::path(post, path = "/api/v1/admin/assets/import", tag = "cmdb",
+    request_body(content = String, content_type = "text/csv", description = "A header row (network, hostname, owner, business_unit, criticality), then one asset a line"),
+    responses((status = 200, description = "Every row imported (upserted by network)"), (status = 403), (status = 413), (status = 415),
+        (status = 422, body = ImportRefused, description = "Refused rows by line; nothing imported")),
+    security(("bearer" = [])))]
 pub async fn import(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::ManageAssets)?;

@@ -39,7 +39,7 @@ pub struct DeadLetters {
 }
 
 /// A dead letter as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterView {
     pub id: i64,
     pub received_at: DateTime<Utc>,

@@ -22,11 +22,12 @@ use sha2::Sha256;
 
 use crate::correlate::{Outcome, OutcomeKind};
 use crate::dead_letters::sanitize_reason;
-use crate::http::{media_type, read_limited, Caller};
 use crate::metrics::metrics;
 use crate::parse::{clean, fortisiem, RAW_MAX_CHARS};
 use crate::rules::Decision;
 use crate::{Ingest, Transport};
+use platform::http::body::{media_type, read_limited};
+use platform::http::Principal;
 
 /// How long a webhook call waits for its alert to reach a ticket.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -155,9 +156,31 @@ fn answer(outcome: &Outcome) -> Response {
     (StatusCode::ACCEPTED, Json(Value::Object(body))).into_response()
 }
 
+/// What the webhook did with an incident.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookAnswer {
+    /// `opened`, `correlated`, `updated`, `suppressed` or `not_alert`.
+    pub outcome: String,
+    /// The ticket touched, absent when none was.
+    pub ticket_id: Option<uuid::Uuid>,
+    pub number: Option<String>,
+    /// Opaque cursor of the ticket's event, for read-your-writes.
+    pub position: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/integrations/webhook", tag = "integrations",
+    request_body(description = "A FortiSIEM incident (XML or JSON)", content((String = "application/xml"), (String = "application/json"))),
+    params(
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks id (with a configured secret)"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Seconds since the epoch"),
+        ("webhook-signature" = Option<String>, Header, description = "v1,<base64 HMAC-SHA256 of id.timestamp.body>"),
+    ),
+    responses((status = 202, body = WebhookAnswer), (status = 400, description = "Malformed or DTD-carrying XML (dead-lettered)"),
+        (status = 401, description = "No valid token, or a wrong or stale signature"), (status = 403), (status = 413), (status = 415)),
+    security(("bearer" = [])))]
 pub async fn webhook(
     State(ingest): State<Ingest>,
-    caller: Caller,
+    caller: Principal,
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::RaiseAlert)?;

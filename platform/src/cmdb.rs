@@ -10,7 +10,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 /// A row of `assets` (the network as text: no extra sqlx features).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AssetRow {
     pub id: Uuid,
     pub network: String,

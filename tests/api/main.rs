@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod event_store;
+mod openapi;
 mod session;
 mod spa;
 mod tickets;
