@@ -115,8 +115,8 @@ pub struct Observable {
 pub struct Asset {
     pub owner: Option<String>,
     pub hostname: Option<String>,
+    /// `LOW`, `MEDIUM`, `HIGH` or `CRITICAL`.
     pub criticality: Option<String>,
-}
     /// The CMDB entry's network (a host is a /32 or /128).
     pub network: Option<String>,
     pub business_unit: Option<String>,
@@ -132,6 +132,7 @@ impl From<domain::Asset> for Asset {
             business_unit: a.business_unit,
         }
     }
+}
 
 fn asset_from(v: &Value) -> Option<Asset> {
     let obj = v.as_object()?;
@@ -144,9 +145,9 @@ fn asset_from(v: &Value) -> Option<Asset> {
         owner: text("owner"),
         hostname: text("hostname"),
         criticality: text("criticality"),
-    })
         network: text("network"),
         business_unit: text("business_unit"),
+    })
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -255,11 +256,11 @@ pub struct TicketView {
     pub alert_count: i64,
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,
-    pub asset: Option<Asset>,
     /// The destination's CMDB asset when the ticket opened.
-    pub created_at: DateTime<Utc>,
+    pub asset: Option<Asset>,
     /// The source's CMDB asset when the ticket opened.
     pub source_asset: Option<Asset>,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub acknowledged_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -517,8 +518,8 @@ impl TicketView {
             first_seen: r.first_seen,
             last_seen: r.last_seen,
             asset: r.asset.as_ref().and_then(asset_from),
-            created_at: r.created_at,
             source_asset: r.source_asset.as_ref().and_then(asset_from),
+            created_at: r.created_at,
             updated_at: r.updated_at,
             acknowledged_at: r.acknowledged_at,
             resolved_at: r.resolved_at,
