@@ -102,33 +102,24 @@ export async function openTicket(body: S['OpenTicketRequest']): Promise<CommandO
   }
 }
 
-// Saved views (GET/POST /api/v1/me/views, DELETE /api/v1/me/views/{id}).
-// Typed by hand until web/openapi.json describes them.
-export interface SavedView {
-  id: string;
-  name: string;
-  query: string;
-  created_at: string;
-}
+// Saved views (GET/POST /api/v1/me/views, DELETE /api/v1/me/views/{id}):
+// a name and the queue's search string (without the `?`).
+export type SavedView = S['SavedView'];
 
 export async function listViews(): Promise<SavedView[]> {
-  const res = await session.authFetch('/api/v1/me/views');
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return (await res.json()) as SavedView[];
+  const { data, response } = await api.GET('/api/v1/me/views');
+  if (!data) throw new Error(`HTTP ${response.status}`);
+  return data;
 }
 
 export async function createView(name: string, query: string): Promise<SavedView | 'exists'> {
-  const res = await session.authFetch('/api/v1/me/views', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name, query }),
-  });
-  if (res.status === 409) return 'exists';
-  if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  return (await res.json()) as SavedView;
+  const { data, response } = await api.POST('/api/v1/me/views', { body: { name, query: query.replace(/^\?/, '') } });
+  if (response.status === 409) return 'exists';
+  if (!data) throw new Error(`HTTP ${response.status}`);
+  return data;
 }
 
 export async function deleteView(id: string): Promise<void> {
-  const res = await session.authFetch(`/api/v1/me/views/${encodeURIComponent(id)}`, { method: 'DELETE' });
-  if (!res.ok && res.status !== 404) throw new Error(`HTTP ${res.status}`);
+  const { response } = await api.DELETE('/api/v1/me/views/{id}', { params: { path: { id } } });
+  if (!response.ok && response.status !== 404) throw new Error(`HTTP ${response.status}`);
 }

@@ -301,7 +301,7 @@ export function QueueGrid(p: QueueGridProps) {
                     p.onOpen(r);
                   }}
                   onKeyDown={(e) => onKeyDown(e, r)}
-                  className={`absolute left-0 grid w-full cursor-pointer items-center border-b border-line/60 text-[0.8125rem] outline-none focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-focus ${
+                  className={`queue-row absolute left-0 grid w-full cursor-pointer items-center border-b border-line/60 text-[0.8125rem] ${isActive ? 'queue-row-active' : ''} ${
                     isSelected ? 'bg-[#17263d]' : isActive ? 'bg-panel-2' : 'hover:bg-panel-2'
                   } ${stale ? 'opacity-60' : ''}`}
                   style={{ height: ROW_HEIGHT, transform: `translateY(${vi.start}px)`, gridTemplateColumns: template }}

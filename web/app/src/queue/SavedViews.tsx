@@ -98,7 +98,7 @@ export function SavedViews({ search }: { search: QueueSearch }) {
             <label className="label" htmlFor={`${id}-name`}>
               {t('queue.viewName')}
             </label>
-            <input id={`${id}-name`} className="input w-full" autoFocus value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+            <input id={`${id}-name`} className="input w-full" autoFocus value={name} onChange={(e) => setName(e.target.value)} maxLength={80} />
           </div>
           <p className="break-all font-mono text-xs text-muted">/tickets{current}</p>
           {error && (

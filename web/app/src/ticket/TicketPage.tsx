@@ -182,7 +182,7 @@ type Exec = <K extends TicketCommand>(command: K, body: CommandBodies[K]) => Pro
 
 type FormKind = 'assignTo' | 'hold' | 'resolve' | 'close' | 'reopen' | 'severity' | 'duplicate';
 
-function Actions({ ticket, commands, exec, me }: { ticket: Ticket; commands: Set<TicketCommand>; exec: Exec; me: string }) {
+export function Actions({ ticket, commands, exec, me }: { ticket: Ticket; commands: Set<TicketCommand>; exec: Exec; me: string }) {
   const { t } = useTranslation();
   const id = useId();
   const [form, setForm] = useState<FormKind | null>(null);
