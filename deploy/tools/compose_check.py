@@ -79,6 +79,11 @@ for name, s in services.items():
             errors.append(f"{name}: {k} is set in the environment; pass it as a secret file")
         if k == "DATABASE_URL" and "@" in v and ":" in v.split("@")[0].split("//")[-1]:
             errors.append(f"{name}: DATABASE_URL carries a password")
+for name, s in services.items():
+    names = {x["source"] if isinstance(x, dict) else x for x in s.get("secrets") or []}
+    for k, v in (s.get("environment") or {}).items():
+        if str(v).startswith("/run/secrets/") and str(v)[len("/run/secrets/"):] not in names:
+            errors.append(f"{name}: {k}={v} names a secret the service does not get")
 if "key_encryption_key" not in {x["source"] for x in services["command-api"].get("secrets") or []}:
     errors.append("command-api (it signs tokens) needs the key_encryption_key secret")
 

@@ -117,6 +117,12 @@ def consistency(docs, alerts):
         for v in spec.get("volumes", []):
             if "configMap" in v and ("ConfigMap", v["configMap"]["name"]) not in names:
                 err(d, f"volume {v['name']}: no ConfigMap {v['configMap']['name']}")
+        for c in spec.get("initContainers", []) + spec["containers"]:
+            mounts = [m["mountPath"].rstrip("/") + "/" for m in c.get("volumeMounts", [])]
+            for e in c.get("env", []):
+                v = str(e.get("value", ""))
+                if v.startswith("/run/secrets/") and not any(v.startswith(m) for m in mounts):
+                    err(d, f"container {c['name']}: {e['name']}={v} but nothing is mounted there")
         for c in spec["containers"]:
             for ef in c.get("envFrom", []):
                 if "configMapRef" in ef and ("ConfigMap", ef["configMapRef"]["name"]) not in names:
