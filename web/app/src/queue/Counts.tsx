@@ -1,6 +1,6 @@
 // Unassigned NEW tickets by severity (four aliased totalCount queries),
 // refreshed shortly after live events.
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 import type { Severity } from '../gql/graphql';
@@ -23,20 +23,25 @@ const COLOR: Record<Severity, string> = {
 export function Counts({ onPick }: { onPick: (s: Severity) => void }) {
   const { t } = useTranslation();
   const [res, refetch] = useQuery({ query: UnassignedNewCountsQuery, requestPolicy: 'cache-and-network' });
+  // The latest refetch, so that re-renders do not reset the pending timer.
+  const refetchRef = useRef(refetch);
+  useEffect(() => {
+    refetchRef.current = refetch;
+  }, [refetch]);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     const off = onLiveEvent(() => {
       if (timer) return;
       timer = setTimeout(() => {
         timer = null;
-        refetch({ requestPolicy: 'network-only' });
+        refetchRef.current({ requestPolicy: 'network-only' });
       }, 1000);
     });
     return () => {
       off();
       if (timer) clearTimeout(timer);
     };
-  }, [refetch]);
+  }, []);
   return (
     <div role="group" aria-label={t('queue.unassignedNew')} className="flex items-center gap-1">
       <span className="mr-1 text-xs text-muted">{t('queue.unassignedNew')}</span>
@@ -47,7 +52,7 @@ export function Counts({ onPick }: { onPick: (s: Severity) => void }) {
             key={sev}
             type="button"
             className="btn btn-sm gap-1.5"
-            aria-label={t('queue.unassignedNewOf', { severity: t(`severity.${sev}`), count: n ?? 0 })}
+            title={t('queue.unassignedNewOf', { severity: t(`severity.${sev}`), count: n ?? 0 })}
             onClick={() => onPick(sev)}
           >
             <span className={`font-semibold tabular-nums ${COLOR[sev]}`}>{n ?? '·'}</span>
