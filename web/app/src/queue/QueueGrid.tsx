@@ -64,6 +64,9 @@ export interface QueueGridProps {
   loading: boolean;
   /** Changes when the view (filter, order) changes: back to the top then. */
   viewKey: string;
+  /** Where this view was scrolled when last left (restored once), and a report of scrolling. */
+  initialScrollTop: number;
+  onScrollTop: (top: number) => void;
 }
 
 export function QueueGrid(p: QueueGridProps) {
@@ -72,6 +75,7 @@ export function QueueGrid(p: QueueGridProps) {
   const [newAbove, setNewAbove] = useState(0);
   const prevIds = useRef<string[]>([]);
   const prevView = useRef(p.viewKey);
+  const restored = useRef(p.initialScrollTop === 0);
 
   const columns = useMemo(
     () =>
@@ -139,6 +143,15 @@ export function QueueGrid(p: QueueGridProps) {
   useLayoutEffect(() => {
     const el = scrollRef.current;
     const ids = p.rows.map((r) => r.id);
+    if (!restored.current && el && ids.length > 0) {
+      // Back from a ticket: the same scroll position, the active row focused.
+      if (ids.length * ROW_HEIGHT >= p.initialScrollTop || !p.hasMore) {
+        restored.current = true;
+        el.scrollTop = p.initialScrollTop;
+        prevIds.current = ids;
+        return;
+      }
+    }
     if (prevView.current !== p.viewKey) {
       prevView.current = p.viewKey;
       prevIds.current = ids;
@@ -157,7 +170,7 @@ export function QueueGrid(p: QueueGridProps) {
       el.scrollTop += added * ROW_HEIGHT;
       setNewAbove((n) => n + added);
     }
-  }, [p.rows, p.viewKey]);
+  }, [p.rows, p.viewKey, p.initialScrollTop, p.hasMore]);
 
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.length > 0 ? items[items.length - 1].index : -1;
@@ -225,7 +238,9 @@ export function QueueGrid(p: QueueGridProps) {
         ref={scrollRef}
         className="min-h-0 flex-1 overflow-auto"
         onScroll={(e) => {
-          if (e.currentTarget.scrollTop < ROW_HEIGHT && newAbove > 0) setNewAbove(0);
+          const top = e.currentTarget.scrollTop;
+          if (top < ROW_HEIGHT && newAbove > 0) setNewAbove(0);
+          if (restored.current) p.onScrollTop(top);
         }}
       >
         <div

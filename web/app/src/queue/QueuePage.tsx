@@ -1,5 +1,5 @@
 import { useNavigate } from '@tanstack/react-router';
-import { useCallback, useEffect, useMemo, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { anyPermits } from '../auth/permissions';
 import { useUser } from '../auth/useSession';
@@ -18,6 +18,15 @@ import { SavedViews } from './SavedViews';
 import { DEFAULT_COLUMNS, DEFAULT_SORT, toOrder, toTicketFilter, type QueueSearch } from './search';
 import { useTicketPages } from './useTicketPages';
 
+// Your place per view (scroll, active row, selection), kept while you open
+// tickets and come back.
+interface Place {
+  scrollTop: number;
+  activeId: string | null;
+  selected: Set<string>;
+}
+const places = new Map<string, Place>();
+
 export function QueuePage() {
   const { t } = useTranslation();
   const search = ticketsRoute.useSearch();
@@ -27,10 +36,22 @@ export function QueuePage() {
   const filter = useMemo(() => toTicketFilter(search, user.name), [search, user.name]);
   const orderBy = useMemo(() => toOrder(search.sort), [search.sort]);
   const pages = useTicketPages(filter, orderBy);
-  const [selected, setSelected] = useState<Set<string>>(() => new Set());
-  const [activeId, setActiveId] = useState<string | null>(null);
-  const [newOpen, setNewOpen] = useState(false);
   const viewKey = JSON.stringify([filter, orderBy]);
+  const [place] = useState(() => places.get(viewKey) ?? { scrollTop: 0, activeId: null, selected: new Set<string>() });
+  const [selected, setSelected] = useState<Set<string>>(place.selected);
+  const [activeId, setActiveId] = useState<string | null>(place.activeId);
+  const [newOpen, setNewOpen] = useState(false);
+  const scrollTop = useRef(place.scrollTop);
+  useEffect(() => {
+    places.set(viewKey, { scrollTop: scrollTop.current, activeId, selected });
+  }, [viewKey, activeId, selected]);
+  // Focus the active row when coming back to the queue.
+  useEffect(() => {
+    if (!place.activeId) return;
+    const id = place.activeId;
+    const h = setTimeout(() => document.querySelector<HTMLElement>(`[data-row-id="${id}"]`)?.focus(), 50);
+    return () => clearTimeout(h);
+  }, [place.activeId]);
   const canOpen = anyPermits(user.roles, 'OpenTicket');
   const canAssign = anyPermits(user.roles, 'AssignTicket');
 
@@ -143,6 +164,12 @@ export function QueuePage() {
         loadMore={pages.loadMore}
         loading={pages.fetching}
         viewKey={viewKey}
+        initialScrollTop={place.scrollTop}
+        onScrollTop={(top) => {
+          scrollTop.current = top;
+          const p = places.get(viewKey);
+          if (p) p.scrollTop = top;
+        }}
       />
       <NewTicketDialog open={newOpen} onClose={() => setNewOpen(false)} />
     </div>

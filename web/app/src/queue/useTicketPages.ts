@@ -9,6 +9,10 @@ import { QueuePageQuery } from '../graphql/documents';
 // 50 rows × the row's fields stays well under the server's query complexity limit (3,000).
 export const PAGE_SIZE = 50;
 
+// The cursors of the pages loaded per view, so that coming back to a view
+// (from a ticket) loads the same pages again, from the cache at once.
+const loadedCursors = new Map<string, (string | null)[]>();
+
 interface PageState {
   data: QueuePageData | null;
   fetching: boolean;
@@ -57,19 +61,23 @@ export function useTicketPages(filter: TicketFilter, orderBy: TicketOrder): Tick
           });
         });
       subs.current[index] = sub;
+      const cursors = loadedCursors.get(key) ?? [];
+      cursors[index] = after;
+      loadedCursors.set(key, cursors);
     },
     [client, key],
   );
 
   useEffect(() => {
     pagesRef.current = [];
-    load(0, null);
+    const cursors = loadedCursors.get(key) ?? [null];
+    cursors.forEach((after, i) => load(i, i === 0 ? null : after));
     const current = subs.current;
     return () => {
       for (const s of current) s?.unsubscribe();
       subs.current = [];
     };
-  }, [load, generation]);
+  }, [load, generation, key]);
 
   const last = pages[pages.length - 1];
   const hasMore = Boolean(last?.data?.tickets.pageInfo.hasNextPage);
@@ -98,6 +106,9 @@ export function useTicketPages(filter: TicketFilter, orderBy: TicketOrder): Tick
     fetching,
     error: pages.find((p) => p?.error)?.error ?? null,
     loadMore,
-    reload: () => setGeneration((g) => g + 1),
+    reload: () => {
+      loadedCursors.delete(key);
+      setGeneration((g) => g + 1);
+    },
   };
 }

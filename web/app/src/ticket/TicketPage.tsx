@@ -1,5 +1,5 @@
 import { Link, useNavigate } from '@tanstack/react-router';
-import { useId, useState, type FormEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useClient, useQuery, useSubscription } from 'urql';
 import type { CommandBodies } from '../api/rest';
@@ -24,6 +24,7 @@ import { Markdown } from '../ui/Markdown';
 import { toast } from '../ui/toast';
 import { failureText, lastChange, refetchTicket, run, type RunResult } from './commands';
 import { validObservable } from './observables';
+import { dialogOpen, isTyping } from '../shell/commands';
 
 type Ticket = TicketDetailFragment;
 
@@ -108,6 +109,28 @@ function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) 
     else setError(failureText(r, t));
     return false;
   }
+
+  // Keyboard: `a` assigns the ticket to me, Escape goes back to the queue.
+  const navigate = useNavigate();
+  const keyHandler = useRef<(e: KeyboardEvent) => void>(() => {});
+  useEffect(() => {
+    keyHandler.current = (e: KeyboardEvent) => {
+      if (isTyping(e) || dialogOpen() || e.ctrlKey || e.metaKey || e.altKey) return;
+      if (e.key === 'a' && commands.has('assign') && ticket.assignee !== user.name) {
+        e.preventDefault();
+        void exec('assign', { assignee: user.name }).then((ok) => ok && toast(t('ticket.done', { action: t('ticket.assignToMe') })));
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        if (window.history.state?.__TSR_index > 0) window.history.back();
+        else void navigate({ to: '/tickets', search: {} });
+      }
+    };
+  });
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => keyHandler.current(e);
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
 
   async function doReload() {
     await refetchTicket(ticket.id, null, true);
