@@ -11,7 +11,7 @@
 #
 # usage: deploy/test-gateway.sh <path to the ticketera binary>
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . scripts/lib.sh
 
 bin=${1:-target/debug/ticketera}

@@ -9,7 +9,7 @@
 #
 # usage: deploy/test-monitoring.sh <ticketera binary> <python with PyYAML>
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . scripts/lib.sh
 
 bin=${1:-target/debug/ticketera}

