@@ -72,6 +72,31 @@ check "make-secrets makes every compose secret once, then keeps them" bash -c \
    && test \"\$a\" = \"\$(cat '$work/secrets/db_password')\" && openssl x509 -noout -in '$work/secrets/tls_cert' \
    && for s in db_password admin_password key_encryption_key grafana_admin_password tls_cert tls_key; do test -s '$work/secrets/'\$s || exit 1; done"
 
+# The secret path end to end: a private PostgreSQL on loopback that wants
+# SCRAM, DATABASE_URL without a password as in the compose file, the
+# password from PGPASSWORD_FILE through the entrypoint.
+ensure_postgres_packages
+pgbin=$(pg_bin_dir)
+pgdir="$work/pg"
+mkdir -p "$pgdir"
+printf 'scram-secret-%s\n' "$RANDOM$RANDOM" > "$work/db_password"
+runas=()
+if [ "$(id -u)" -eq 0 ]; then chown postgres "$pgdir" "$work" 2>/dev/null && runas=(runuser -u postgres --); fi
+pgport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+if "${runas[@]}" "$pgbin/initdb" -D "$pgdir/data" -U ticketera --pwfile="$work/db_password" -A scram-sha-256 --locale=C >/dev/null 2>&1 \
+   && "${runas[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
+        -o "-p $pgport -k $pgdir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null 2>&1; then
+  trap '"${runas[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$work"' EXIT
+  check "entrypoint + PGPASSWORD_FILE: ticketera migrate authenticates with SCRAM, no password in DATABASE_URL" \
+    env -u PGPASSWORD DATABASE_URL="postgres://ticketera@127.0.0.1:$pgport/postgres?sslmode=disable" PGPASSWORD_FILE="$work/db_password" \
+    sh deploy/entrypoint.sh "$bin" migrate
+  printf 'wrong\n' > "$work/wrong_password"
+  check "entrypoint + a wrong PGPASSWORD_FILE: refused" bash -c \
+    "! env -u PGPASSWORD DATABASE_URL='postgres://ticketera@127.0.0.1:$pgport/postgres?sslmode=disable' PGPASSWORD_FILE='$work/wrong_password' sh deploy/entrypoint.sh '$bin' migrate"
+else
+  failed=$((failed + 1)); echo "FAILED - a private PostgreSQL with SCRAM for the secret path"; sed 's/^/    /' "$pgdir/log" 2>/dev/null | tail -n 5
+fi
+
 say "deploy/: compose"
 check "docker compose config (deploy/docker-compose.yml)" compose -f deploy/docker-compose.yml config -q
 check "docker compose config (with compose.ops.yml)" compose -f deploy/docker-compose.yml -f deploy/compose.ops.yml config -q
