@@ -12,7 +12,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::Value;
 
-use super::{clean, clean_opt, parse_ip, parse_port, Format, Normalized, ParseError};
+use super::{clean, clean_opt, parse_ip, parse_port, time, Format, Normalized, ParseError};
 
 fn base() -> Normalized {
     Normalized {
@@ -152,6 +152,7 @@ pub fn parse_xml(body: &[u8]) -> Result<Normalized, ParseError> {
     if n.signature.is_none() {
         return Err(err("the incident has no <name>".into()));
     }
+    n.event_time = n.fields.get("displayTime").and_then(|t| time::java_date(t));
     Ok(n)
 }
 

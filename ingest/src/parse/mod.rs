@@ -211,4 +211,6 @@ pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, Pars
 }
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;

@@ -973,3 +973,70 @@ fn parse_throughput() {
         );
     }
 }
+
+#[test]
+fn relay_envelopes_nest_once_and_never_recurse_without_end() {
+    // `<1>` after a relay header is read once; a message of nothing but
+    // PRIs is text (or an error), never a stack overflow.
+    let many = format!("Nov 27 10:00:00 relay {}", "<1>".repeat(20_000));
+    let e = parse_syslog(many.as_bytes(), &ctx()).expect("text");
+    assert_eq!(e.host.as_deref(), Some("relay"));
+    let e = parse_syslog("<1>".repeat(20_000).as_bytes(), &ctx());
+    assert!(e.is_ok() || e.is_err());
+    // The original's header wins over the relay's.
+    let e = parse_syslog(
+        b"Nov 27 10:00:05 relay01 <13>Nov 27 10:00:00 origin01 app: hello",
+        &ctx(),
+    )
+    .expect("nested");
+    assert_eq!(e.host.as_deref(), Some("origin01"));
+    assert_eq!(
+        e.fields.get("syslog.severity").map(String::as_str),
+        Some("5")
+    );
+    assert_eq!(
+        e.event_time.map(|t| t.to_rfc3339()),
+        Some("2026-11-27T10:00:00+00:00".into())
+    );
+}
+
+#[test]
+fn lenient_structured_data_keeps_parameters_and_the_message() {
+    let e = parse_syslog(
+        b"<165>1 2026-11-27T10:00:00Z fw01 app - - [meta@1 src=203.0.113.5 zone=dmz] link down",
+        &ctx(),
+    )
+    .expect("lenient");
+    assert_eq!(
+        e.fields.get("meta@1.src").map(String::as_str),
+        Some("203.0.113.5")
+    );
+    assert_eq!(e.fields.get("meta@1.zone").map(String::as_str), Some("dmz"));
+    assert_eq!(e.message, "link down");
+    assert!(e.fields["syslog.sd_lenient"].contains("not quoted"));
+    // No SD at all: the rest is the message.
+    let e =
+        parse_syslog(b"<14>1 2026-11-27T10:00:00Z h app 1 2 plain words", &ctx()).expect("no sd");
+    assert_eq!(e.message, "plain words");
+    // An unreadable timestamp leaves the time unset, the message kept.
+    let e = parse_syslog(b"<14>1 yesterday h app - - - hello", &ctx()).expect("bad time");
+    assert_eq!(e.event_time, None);
+    assert_eq!(
+        e.fields.get("syslog.timestamp_invalid").map(String::as_str),
+        Some("yesterday")
+    );
+    assert_eq!(e.message, "hello");
+}
+
+#[test]
+fn a_cef_header_needs_version_vendor_and_product() {
+    assert!(parse_syslog(b"CEF:0|only", &ctx()).is_err());
+    assert!(parse_syslog(b"CEF:x|a|b|", &ctx()).is_err());
+    assert!(parse_syslog(b"CEF:0|||", &ctx()).is_err());
+    let e = parse_syslog(b"CEF:0|only|three", &ctx()).expect("short");
+    assert_eq!((e.vendor.as_str(), e.product.as_str()), ("only", "three"));
+    assert!(matches!(
+        Rules::default_rules().decide(&e),
+        Decision::NotAlert { .. }
+    ));
+}

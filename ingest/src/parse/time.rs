@@ -261,6 +261,37 @@ pub fn cef(raw: &str, dtz: Option<&str>, ctx: &ParseContext) -> Option<DateTime<
     }
 }
 
+/// Java's `Date.toString()`, `EEE MMM dd HH:mm:ss zzz yyyy` (FortiSIEM's
+/// `displayTime`): the zone is an abbreviation, read from a table of the
+/// common ones (an unknown one gives no time rather than a guess).
+pub fn java_date(raw: &str) -> Option<DateTime<Utc>> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    let [_, mon, day, clock_word, zone, yr] = words.as_slice() else {
+        return None;
+    };
+    let naive = NaiveDate::from_ymd_opt(year(yr)?, month(mon)?, day.parse().ok()?)?
+        .and_time(clock(clock_word)?);
+    let hours: f32 = match zone.to_ascii_uppercase().as_str() {
+        "UTC" | "GMT" | "Z" | "WET" => 0.0,
+        "BST" | "CET" | "WEST" => 1.0,
+        "CEST" | "EET" | "SAST" => 2.0,
+        "EEST" | "MSK" => 3.0,
+        "IST" => 5.5,
+        "SGT" | "HKT" | "AWST" => 8.0,
+        "JST" | "KST" => 9.0,
+        "AEST" => 10.0,
+        "AEDT" => 11.0,
+        "ART" | "BRT" => -3.0,
+        "EDT" => -4.0,
+        "EST" | "CDT" => -5.0,
+        "CST" | "MDT" => -6.0,
+        "MST" | "PDT" => -7.0,
+        "PST" => -8.0,
+        _ => return zone_offset(zone, naive).and_then(|o| local(naive, o)),
+    };
+    local(naive, FixedOffset::east_opt((hours * 3600.0) as i32)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +367,19 @@ mod tests {
         assert_eq!(secs("Europe/Berlin"), Some(2 * 3600));
         assert_eq!(secs("Mars/Olympus"), None);
         assert_eq!(secs("+9999"), None);
+    }
+
+    #[test]
+    fn java_dates() {
+        let t = |s: &str| java_date(s).map(|t| t.to_rfc3339());
+        assert_eq!(
+            t("Thu Nov 27 10:40:12 ART 2026").as_deref(),
+            Some("2026-11-27T13:40:12+00:00")
+        );
+        assert_eq!(
+            t("Thu Nov 27 10:40:12 UTC 2026").as_deref(),
+            Some("2026-11-27T10:40:12+00:00")
+        );
+        assert_eq!(t("Thu Nov 27 10:40:12 XYZT 2026"), None);
     }
 }

@@ -88,7 +88,7 @@ fn sections(message: &str) -> Vec<(usize, Section)> {
     // Longest first where one heading ends another (`Target Subject:`).
     let re = HEADINGS.get_or_init(|| {
         Regex::new(
-            r"(Target Subject|Subject|New Logon|Logon Account|Account For Which Logon Failed|Target Account|New Account|Account Whose Credentials Were Used|Account Information|Member|Group|Process Information|Network Information|Detailed Authentication Information|Additional Information|Changed Attributes|Service Information|Target Server|Failure Information|Attributes):\s",
+            r"(Target Subject|Subject|New Logon|Logon Account|Account For Which Logon Failed|Target Account|New Account|Account Whose Credentials Were Used|Account Information|Member|Group|Process Information|Logon Information|Network Information|Detailed Authentication Information|Additional Information|Changed Attributes|Service Information|Target Server|Failure Information|Attributes):\s",
         )
         .expect("static regex")
     });
@@ -199,9 +199,14 @@ pub fn parse_snare(
         "ip_address",
         first("Source Network Address:")
             .or_else(|| first("Client Address:"))
-            .or_else(|| first("Source Address:")),
+            .or_else(|| first("Source Address:"))
+            // 4648's `Network Information:` says `Network Address:`.
+            .or_else(|| first("Network Address:")),
     );
-    put("source_port", first("Source Port:"));
+    put(
+        "source_port",
+        first("Source Port:").or_else(|| first("Client Port:")),
+    );
     put("destination_address", first("Destination Address:"));
     put("destination_port", first("Destination Port:"));
     put("workstation", first("Workstation Name:"));
