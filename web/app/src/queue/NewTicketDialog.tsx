@@ -3,6 +3,8 @@ import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { openTicket } from '../api/rest';
 import type { Severity } from '../gql/graphql';
+import { client } from '../graphql/client';
+import { TicketByNumberQuery } from '../graphql/documents';
 import { Dialog } from '../ui/Dialog';
 import { toast } from '../ui/toast';
 import { SEVERITIES } from './search';
@@ -49,7 +51,12 @@ export function NewTicketDialog({ open, onClose }: { open: boolean; onClose: () 
     setDestinationIp('');
     setError(null);
     onClose();
-    if (o.number) void navigate({ to: '/tickets/$number', params: { number: o.number } });
+    if (o.number) {
+      // Read your write: the ticket page finds the ticket even before the projector's next batch.
+      const fetchOptions = o.position ? { headers: { 'x-min-position': o.position } } : undefined;
+      await client.query(TicketByNumberQuery, { number: o.number }, { requestPolicy: 'network-only', fetchOptions }).toPromise();
+      void navigate({ to: '/tickets/$number', params: { number: o.number } });
+    }
   }
 
   return (

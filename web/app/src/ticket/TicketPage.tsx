@@ -500,10 +500,10 @@ function Alerts({ ticket }: { ticket: Ticket }) {
           <caption className="sr-only">{t('ticket.alerts')}</caption>
           <thead className="text-xs text-muted">
             <tr>
-              <th scope="col" className="py-1 font-medium">{t('ticket.alertCols.kind')}</th>
-              <th scope="col" className="py-1 font-medium">{t('ticket.alertCols.count')}</th>
-              <th scope="col" className="py-1 font-medium">{t('ticket.alertCols.firstSeen')}</th>
-              <th scope="col" className="py-1 font-medium">{t('ticket.alertCols.lastSeen')}</th>
+              <th scope="col" className="py-1 pr-3 font-medium">{t('ticket.alertCols.kind')}</th>
+              <th scope="col" className="py-1 pr-3 font-medium">{t('ticket.alertCols.count')}</th>
+              <th scope="col" className="py-1 pr-3 font-medium">{t('ticket.alertCols.firstSeen')}</th>
+              <th scope="col" className="py-1 pr-3 font-medium">{t('ticket.alertCols.lastSeen')}</th>
             </tr>
           </thead>
           <tbody>
