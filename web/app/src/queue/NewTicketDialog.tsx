@@ -9,8 +9,6 @@ import { Dialog } from '../ui/Dialog';
 import { toast } from '../ui/toast';
 import { SEVERITIES } from './search';
 import { isIp } from '../ticket/observables';
-import { client } from '../graphql/client';
-import { TicketByNumberQuery } from '../graphql/documents';
 
 export function NewTicketDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
   const { t } = useTranslation();
