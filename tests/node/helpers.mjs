@@ -99,6 +99,8 @@ export async function startServer({ env = {}, startTimeoutMs = 60_000 } = {}) {
     adminPassword,
     database,
     logs: () => stderr,
+    /** What the server printed on stdout so far (address lines, e.g. `syslog on udp://…`). */
+    stdout: () => stdout,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
