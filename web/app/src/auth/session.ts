@@ -45,6 +45,17 @@ export function refreshDelayMs(expiresInSeconds: number): number {
   return Math.max(1, expiresInSeconds - margin) * 1000;
 }
 
+/**
+ * Runs `fn` holding a lock shared by every tab of this origin. Refresh tokens
+ * rotate and the server revokes the whole session when a spent one comes
+ * back, so two tabs must never refresh with the same cookie at once: in
+ * turn, the second sends the cookie the first one received.
+ */
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks?.request ? locks.request('ticketera-auth-refresh', fn) : fn();
+}
+
 export class Session {
   private state: SessionState = { status: 'loading' };
   private listeners = new Set<(s: SessionState) => void>();
@@ -161,12 +172,14 @@ export class Session {
     if (this.inflight) return this.inflight;
     this.inflight = (async () => {
       try {
-        const res = await this.f(TOKEN_URL, {
-          method: 'POST',
-          headers: { ...SESSION_HEADER, 'Content-Type': 'application/x-www-form-urlencoded' },
-          body: 'grant_type=refresh_token',
-          credentials: 'same-origin',
-        });
+        const res = await exclusive(() =>
+          this.f(TOKEN_URL, {
+            method: 'POST',
+            headers: { ...SESSION_HEADER, 'Content-Type': 'application/x-www-form-urlencoded' },
+            body: 'grant_type=refresh_token',
+            credentials: 'same-origin',
+          }),
+        );
         if (res.ok) return await this.accept((await res.json()) as TokenBody);
         if (res.status >= 400 && res.status < 500) {
           this.end(opts.quiet || this.state.status !== 'signedIn' ? undefined : 'expired');
