@@ -319,6 +319,14 @@ async fn every_event_lands_as_the_aggregate_has_it_and_a_rebuild_agrees() {
     assert_same(&incremental, &snapshot(&pool).await);
 }
 
+async fn asset_owner(pool: &PgPool, id: Uuid) -> Option<String> {
+    sqlx::query_scalar("SELECT asset ->> 'owner' FROM rm_tickets.tickets WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// The CMDB assets a ticket opened with are on its row, the same after a
 /// rebuild; a later CMDB edit does not change them (the ticket's history is
 /// what the CMDB said when it opened).
@@ -366,25 +374,16 @@ async fn the_assets_a_ticket_opened_with_are_projected_and_rebuilt() {
         .await
         .unwrap();
     common::project_all(&pool, 2).await;
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT asset ->> 'owner' FROM rm_tickets.tickets WHERE id = $1")
-            .bind(alert)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(owner.as_deref(), Some("Directory team"));
+    assert_eq!(
+        asset_owner(&pool, alert).await.as_deref(),
+        Some("Directory team")
+    );
 
     let incremental = snapshot(&pool).await;
     projector::rebuild(&pool, None).await.expect("rebuild");
     assert_same(&incremental, &snapshot(&pool).await);
-    let owner: Option<String> =
-        sqlx::query_scalar("SELECT asset ->> 'owner' FROM rm_tickets.tickets WHERE id = $1")
-            .bind(alert)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
     assert_eq!(
-        owner.as_deref(),
+        asset_owner(&pool, alert).await.as_deref(),
         Some("Directory team"),
         "after the rebuild"
     );

@@ -8,19 +8,9 @@
 
 use serde_json::{json, Value};
 
-use super::{parse_syslog, Normalized, ParseContext};
+use super::tests::ctx;
+use super::{parse_syslog, Normalized};
 use crate::inspect::event_json;
-
-/// The context the expectations assume: senders' zone UTC, "now" the day
-/// after the samples (RFC 3164 years are inferred from it).
-fn ctx() -> ParseContext {
-    ParseContext {
-        default_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
-        now: chrono::DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .expect("now")
-            .with_timezone(&chrono::Utc),
-    }
-}
 
 const FIELDS: [&str; 12] = [
     "format",

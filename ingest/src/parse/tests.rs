@@ -21,7 +21,9 @@ fn lines(file: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn ctx() -> ParseContext {
+/// The context every parser test assumes: senders' zone UTC, "now" the
+/// day after the samples (RFC 3164 years are inferred from it).
+pub(super) fn ctx() -> ParseContext {
     ParseContext {
         default_offset: chrono::FixedOffset::east_opt(0).expect("UTC"),
         now: chrono::DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")

@@ -294,16 +294,8 @@ pub fn java_date(raw: &str) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::ctx;
     use super::*;
-
-    fn ctx() -> ParseContext {
-        ParseContext {
-            default_offset: FixedOffset::east_opt(0).expect("UTC"),
-            now: DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-                .expect("now")
-                .with_timezone(&Utc),
-        }
-    }
 
     fn at(text: &str) -> Option<String> {
         syslog_header(text, &ctx()).map(|(t, _)| t.to_rfc3339())
