@@ -6,17 +6,10 @@ use platform::config::Settings;
 use platform::http::shutdown::Shutdown;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
-use uuid::Uuid;
+use sqlx::PgPool;
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 pub const PASSWORD: &str = "a-long-enough-password";
-
-/// The server Postgres the tests create their databases in.
-pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
 
 pub struct TestApp {
     pub base: String,
@@ -35,19 +28,7 @@ impl Drop for TestApp {
 
 /// A fresh database with every migration applied.
 pub async fn fresh_database() -> (String, PgPool) {
-    let name = format!("ticketera_test_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&format!("{}/postgres", server_url()))
-        .await
-        .expect("the test Postgres is reachable (TEST_DATABASE_URL)");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await
-        .expect("create database");
-    let url = format!("{}/{name}", server_url());
-    let pool = platform::db::connect(&url.clone().into(), 20)
-        .await
-        .expect("connect");
-    platform::db::migrate(&pool).await.expect("migrate");
-    (url, pool)
+    test_kit::fresh_database(20).await
 }
 
 pub async fn spawn_app() -> TestApp {

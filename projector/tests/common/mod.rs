@@ -13,33 +13,12 @@ use domain::{
 use platform::event_store::{Channel, CommandContext, StoreError, StoredResponse, TicketStore};
 use platform::services::PgTicketServices;
 use serde_json::Value;
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
-
-/// The server Postgres the tests create their databases in.
-pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-        .trim_end_matches('/')
-        .to_string()
-}
 
 /// A fresh database with every migration applied: its URL and a pool.
 pub async fn fresh_database() -> (String, PgPool) {
-    let name = format!("ticketera_test_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&format!("{}/postgres", server_url()))
-        .await
-        .expect("the test Postgres is reachable (TEST_DATABASE_URL)");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await
-        .expect("create database");
-    let _ = conn.close().await;
-    let url = format!("{}/{name}", server_url());
-    let pool = platform::db::connect(&url.clone().into(), 8)
-        .await
-        .expect("connect");
-    platform::db::migrate(&pool).await.expect("migrate");
-    (url, pool)
+    test_kit::fresh_database(8).await
 }
 
 /// Users the tickets can be assigned to (written directly: hashing real

@@ -17,7 +17,7 @@ use platform::services::PgTicketServices;
 use query_api::{Options, QueryApi};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sqlx::{Connection, Executor, PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -26,25 +26,8 @@ use uuid::Uuid;
 
 pub const PASSWORD: &str = "a-long-enough-password";
 
-pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
-}
-
 pub async fn fresh_database() -> (String, PgPool) {
-    let name = format!("ticketera_qtest_{}", Uuid::new_v4().simple());
-    let mut conn = PgConnection::connect(&format!("{}/postgres", server_url()))
-        .await
-        .expect("the test Postgres is reachable (TEST_DATABASE_URL)");
-    conn.execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
-        .await
-        .expect("create database");
-    let url = format!("{}/{name}", server_url());
-    let pool = platform::db::connect(&url.clone().into(), 20)
-        .await
-        .expect("connect");
-    platform::db::migrate(&pool).await.expect("migrate");
-    (url, pool)
+    test_kit::fresh_database(20).await
 }
 
 pub struct Harness {
