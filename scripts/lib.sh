@@ -73,12 +73,13 @@ npm_deps() {
   sha256sum <"$dir/package-lock.json" >"$stamp"
 }
 
-# build_web: the browser pages into web/dist/ (GraphiQL: web/dist/graphiql).
+# build_web: the browser pages into web/dist/: the SPA (index.html and
+# assets/, served at /) and GraphiQL (web/dist/graphiql, served at /graphql).
 build_web() {
   [ -f web/package.json ] || return 0
   ensure_node
   npm_deps web
-  say "building web/ (npm run build → web/dist/graphiql)"
+  say "building web/ (npm run build: the SPA → web/dist, GraphiQL → web/dist/graphiql)"
   local log
   log=$(mktemp)
   if ! (cd web && npm run build) >"$log" 2>&1; then
