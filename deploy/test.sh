@@ -6,7 +6,9 @@
 #     entrypoint (down to a SCRAM login with the password from its file),
 #     health check and make-secrets;
 #   - `docker compose config` on the compose files, and their segregation
-#     (networks, published ports, health checks, secrets);
+#     (networks, published ports, health checks, secrets); compose up
+#     emulated: each Ticketera service run as a process with the environment
+#     and command compose resolved for it, passing its compose health check;
 #   - `kubectl kustomize` of the base and of each overlay, validated strictly
 #     against Kubernetes' schemas and the CRDs kept in deploy/k8s/crds, and
 #     cross-checked (selectors, ports, probes, resources, alerts);
@@ -96,6 +98,47 @@ if "${runas[@]}" "$pgbin/initdb" -D "$pgdir/data" -U ticketera --pwfile="$work/d
   printf 'wrong\n' > "$work/wrong_password"
   check "entrypoint + a wrong PGPASSWORD_FILE: refused" bash -c \
     "! env -u PGPASSWORD DATABASE_URL='postgres://ticketera@127.0.0.1:$pgport/postgres?sslmode=disable' PGPASSWORD_FILE='$work/wrong_password' sh deploy/entrypoint.sh '$bin' migrate"
+  # compose up, emulated: migrate, then each Ticketera service as a process
+  # with the very environment and command the compose file gives it (hosts,
+  # ports and secret paths rewritten to this machine), through the image's
+  # entrypoint, checked with the compose file's own health check.
+  compose -f deploy/docker-compose.yml config --format json > "$work/compose-env.json" 2>/dev/null
+  cp "$work/db_password" "$work/secrets/db_password"
+  PGPASSWORD=$(cat "$work/db_password") "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U ticketera ticketera >/dev/null 2>&1
+  free() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  compose_service() { # compose_service NAME HTTP_PORT: its environment, one per line, NUL-separated
+    "$py" deploy/tools/compose_env.py "$work/compose-env.json" "$1" "$work/secrets" "127.0.0.1:$pgport" "$2" "$(free)"
+  }
+  compose_pids=()
+  for svc in migrate command-api query-api projector ingest; do
+    svc_port=$(free)
+    svc_env=()
+    while IFS= read -r -d '' line; do svc_env+=("$line"); done < <(compose_service "$svc" "$svc_port"; printf '\0')
+    cmd=$(printf '%s\n' "${svc_env[@]}" | sed -n 's/^TICKETERA_COMPOSE_COMMAND=//p')
+    health=$(printf '%s\n' "${svc_env[@]}" | sed -n 's/^TICKETERA_COMPOSE_HEALTH=//p')
+    if [ "$svc" = migrate ]; then
+      # shellcheck disable=SC2086 # the command's words
+      check "compose's migrate: its environment and command, through the entrypoint" \
+        env -i PATH="$PATH" RUST_LOG=warn "${svc_env[@]}" sh deploy/entrypoint.sh "$bin" $cmd
+      continue
+    fi
+    # shellcheck disable=SC2086
+    env -i PATH="$PATH" RUST_LOG=warn "${svc_env[@]}" sh deploy/entrypoint.sh "$bin" $cmd >"$work/compose-$svc.log" 2>&1 &
+    compose_pids+=($!)
+    for _ in $(seq 1 150); do
+      env -i TICKETERA_HTTP_ADDR="127.0.0.1:$svc_port" bash deploy/healthcheck.sh /readyz 2>/dev/null && break
+      sleep 0.2
+    done
+    check "compose's $svc: starts with its environment and passes its health check ($health)" bash -c \
+      "test '$health' = '/usr/local/bin/ticketera-healthcheck /readyz' && env -i TICKETERA_HTTP_ADDR=127.0.0.1:$svc_port bash deploy/healthcheck.sh /readyz"
+    if [ "$svc" = command-api ]; then
+      check "compose's admin_password secret is the first admin's password" bash -c \
+        "curl -s -d grant_type=password -d username=admin --data-urlencode \"password=\$(cat '$work/secrets/admin_password')\" \
+           http://127.0.0.1:$svc_port/api/v1/auth/token | grep -q access_token"
+    fi
+  done
+  for p in "${compose_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${compose_pids[@]}"; do wait "$p" 2>/dev/null; done
 else
   failed=$((failed + 1)); echo "FAILED - a private PostgreSQL with SCRAM for the secret path"; sed 's/^/    /' "$pgdir/log" 2>/dev/null | tail -n 5
 fi
