@@ -98,6 +98,7 @@ if "${runas[@]}" "$pgbin/initdb" -D "$pgdir/data" -U ticketera --pwfile="$work/d
   printf 'wrong\n' > "$work/wrong_password"
   check "entrypoint + a wrong PGPASSWORD_FILE: refused" bash -c \
     "! env -u PGPASSWORD DATABASE_URL='postgres://ticketera@127.0.0.1:$pgport/postgres?sslmode=disable' PGPASSWORD_FILE='$work/wrong_password' sh deploy/entrypoint.sh '$bin' migrate"
+  say "deploy/: compose up, emulated (no engine)"
   # compose up, emulated: migrate, then each Ticketera service as a process
   # with the very environment and command the compose file gives it (hosts,
   # ports and secret paths rewritten to this machine), through the image's
