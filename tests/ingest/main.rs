@@ -14,6 +14,7 @@ mod concurrency;
 mod dead_letters;
 mod envelopes;
 mod limits;
+mod parse;
 mod rules;
 mod samples;
 mod tls;
