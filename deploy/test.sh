@@ -86,7 +86,11 @@ pgdir="$work/pg"
 mkdir -p "$pgdir"
 printf 'scram-secret-%s\n' "$RANDOM$RANDOM" > "$work/db_password"
 runas=()
-if [ "$(id -u)" -eq 0 ]; then chown postgres "$pgdir" "$work" 2>/dev/null && runas=(runuser -u postgres --); fi
+if [ "$(id -u)" -eq 0 ]; then
+  # initdb and pg_ctl refuse to run as root (as in scripts/test).
+  chown postgres "$pgdir" "$work" 2>/dev/null || chown nobody "$pgdir" "$work"
+  runas=(runuser -u "$(stat -c %U "$pgdir")" --)
+fi
 pgport=$("$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 if "${runas[@]}" "$pgbin/initdb" -D "$pgdir/data" -U ticketera --pwfile="$work/db_password" -A scram-sha-256 --locale=C >/dev/null 2>&1 \
    && "${runas[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
