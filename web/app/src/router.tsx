@@ -1,9 +1,8 @@
 // Code-based route tree (no router plugin). Search strings: searchString.ts.
-import { createRootRoute, createRoute, createRouter, Navigate } from '@tanstack/react-router';
+import { createRootRoute, createRoute, createRouter, lazyRouteComponent, Navigate } from '@tanstack/react-router';
 import { Shell } from './shell/Shell';
 import { QueuePage } from './queue/QueuePage';
 import { parseQueueSearch } from './queue/search';
-import { TicketPage } from './ticket/TicketPage';
 import { NotFound } from './shell/NotFound';
 import { parseSearchString, stringifySearchObject } from './searchString';
 
@@ -32,7 +31,8 @@ export const ticketRoute = createRoute({
       ...(typeof raw.at === 'string' && raw.at ? { at: raw.at } : {}),
     };
   },
-  component: TicketPage,
+  // Its own chunk (with the Markdown renderer): not part of the initial JavaScript.
+  component: lazyRouteComponent(() => import('./ticket/TicketPage'), 'TicketPage'),
 });
 
 const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute]);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { refreshDelayMs, Session, TOKEN_URL } from './session';
+import { refreshDelayMs, Session, TOKEN_URL, userOfToken } from './session';
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 
@@ -61,6 +61,17 @@ describe('session', () => {
     expect(calls.map((c) => c.url)).toEqual([TOKEN_URL, '/api/v1/auth/me']);
     expect(localStorage.length + sessionStorage.length).toBe(0);
     expect(document.cookie).toBe('');
+  });
+
+  it('reads the user from a JWT access token without asking /auth/me', async () => {
+    const b64 = (o: object) => btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(o)))).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    const jwt = `${b64({ alg: 'EdDSA' })}.${b64({ sub: 'luís', kind: 'user', roles: ['lead'], exp: 1 })}.sig`;
+    expect(userOfToken(jwt)).toEqual({ name: 'luís', kind: 'user', roles: ['lead'] });
+    expect(userOfToken('opaque')).toBeNull();
+    const { s, calls } = setup(() => json(200, { access_token: jwt, token_type: 'Bearer', expires_in: 900, scope: 'lead' }));
+    expect(await s.signIn('luis', 'secret-pass')).toEqual({ ok: true });
+    expect(s.current).toMatchObject({ status: 'signedIn', user: { name: 'luís', roles: ['lead'] } });
+    expect(calls.map((c) => c.url)).toEqual([TOKEN_URL]);
   });
 
   it('tells wrong credentials, a disabled account and throttling apart', async () => {

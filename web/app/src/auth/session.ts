@@ -45,6 +45,21 @@ export function refreshDelayMs(expiresInSeconds: number): number {
   return Math.max(1, expiresInSeconds - margin) * 1000;
 }
 
+/** The user a JWT access token names (`sub`, `kind`, `roles`), or null when it is not one. */
+export function userOfToken(token: string): User | null {
+  try {
+    const part = token.split('.')[1];
+    if (!part) return null;
+    const b64 = part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '=');
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const claims = JSON.parse(new TextDecoder().decode(bytes)) as { sub?: unknown; kind?: unknown; roles?: unknown };
+    if (typeof claims.sub !== 'string' || !Array.isArray(claims.roles)) return null;
+    return { name: claims.sub, kind: typeof claims.kind === 'string' ? claims.kind : 'user', roles: claims.roles as Role[] };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Runs `fn` holding a lock shared by every tab of this origin. Refresh tokens
  * rotate and the server revokes the whole session when a spent one comes
@@ -110,17 +125,26 @@ export class Session {
   }
 
   private async accept(body: TokenBody): Promise<boolean> {
-    const res = await this.f(ME_URL, { headers: { Authorization: `Bearer ${body.access_token}` } });
-    if (!res.ok) return false;
-    const me = (await res.json()) as { name: string; kind: string; roles: string[] };
+    // The access token is a JWT naming its subject, kind and roles: read them
+    // from it (the server checks them on every request; this only shapes the
+    // UI), which spares a round trip to /auth/me before the first screen.
+    const user = userOfToken(body.access_token) ?? (await this.fetchMe(body.access_token));
+    if (!user) return false;
     this.set({
       status: 'signedIn',
       token: body.access_token,
       expiresAt: this.now() + body.expires_in * 1000,
-      user: { name: me.name, kind: me.kind, roles: me.roles as Role[] },
+      user,
     });
     this.schedule(body.expires_in);
     return true;
+  }
+
+  private async fetchMe(token: string): Promise<User | null> {
+    const res = await this.f(ME_URL, { headers: { Authorization: `Bearer ${token}` } });
+    if (!res.ok) return null;
+    const me = (await res.json()) as { name: string; kind: string; roles: string[] };
+    return { name: me.name, kind: me.kind, roles: me.roles as Role[] };
   }
 
   /** On page load: the refresh cookie, if any, gives a new access token. */

@@ -9,10 +9,11 @@ import {
   flexRender,
   getCoreRowModel,
   useReactTable,
+  type Row,
   type VisibilityState,
 } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { QueueRowFragment, TicketFilter } from '../gql/graphql';
 import { SeverityBadge, StatusBadge } from '../ui/badges';
@@ -68,6 +69,82 @@ export interface QueueGridProps {
   initialScrollTop: number;
   onScrollTop: (top: number) => void;
 }
+
+interface RowHandlers {
+  onActive: (id: string) => void;
+  onOpen: (row: QueueRowFragment) => void;
+  onToggle: (id: string) => void;
+  onKeyDown: (e: KeyboardEvent, row: QueueRowFragment) => void;
+}
+
+/**
+ * One row, re-rendered only when its ticket, its state or its place changes
+ * (not on every scroll frame).
+ */
+const RowView = memo(function RowView({
+  row,
+  index,
+  start,
+  template,
+  isSelected,
+  isActive,
+  isTabStop,
+  stale,
+  handlers,
+}: {
+  row: Row<QueueRowFragment>;
+  columnsKey: string;
+  index: number;
+  start: number;
+  template: string;
+  isSelected: boolean;
+  isActive: boolean;
+  isTabStop: boolean;
+  stale: boolean;
+  handlers: RefObject<RowHandlers>;
+}) {
+  const { t } = useTranslation();
+  const r = row.original;
+  return (
+    <div
+      role="row"
+      data-row-id={r.id}
+      aria-rowindex={index + 2}
+      aria-selected={isSelected}
+      tabIndex={isTabStop ? 0 : -1}
+      onFocus={() => {
+        if (!isActive) handlers.current.onActive(r.id);
+      }}
+      onClick={(e) => {
+        handlers.current.onActive(r.id);
+        if ((e.target as HTMLElement).closest('input,a,button')) return;
+        handlers.current.onOpen(r);
+      }}
+      onKeyDown={(e) => handlers.current.onKeyDown(e, r)}
+      className={`queue-row absolute left-0 grid w-full cursor-pointer items-center border-b border-line/60 text-[0.8125rem] ${isActive ? 'queue-row-active' : ''} ${
+        isSelected ? 'bg-[#17263d]' : isActive ? 'bg-panel-2' : 'hover:bg-panel-2'
+      } ${stale ? 'opacity-60' : ''}`}
+      style={{ height: ROW_HEIGHT, transform: `translateY(${start}px)`, gridTemplateColumns: template }}
+    >
+      <div role="gridcell" className="flex justify-center">
+        <input
+          type="checkbox"
+          tabIndex={-1}
+          aria-label={t('queue.selectRow', { number: r.number })}
+          checked={isSelected}
+          onChange={() => handlers.current.onToggle(r.id)}
+          className="accent-accent-strong"
+        />
+      </div>
+      {row.getVisibleCells().map((cell) => (
+        <div key={cell.id} role="gridcell" className="flex min-w-0 items-center gap-1.5 overflow-hidden px-2">
+          {flexRender(cell.column.columnDef.cell, cell.getContext())}
+          {cell.column.id === 'title' && stale && <span className="chip shrink-0 text-faint">{t('queue.outOfFilter')}</span>}
+        </div>
+      ))}
+    </div>
+  );
+});
 
 export function QueueGrid(p: QueueGridProps) {
   const { t } = useTranslation();
@@ -135,7 +212,7 @@ export function QueueGrid(p: QueueGridProps) {
     count: tableRows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 15,
+    overscan: 10,
     getItemKey: (i) => tableRows[i]?.id ?? i,
   });
 
@@ -214,6 +291,12 @@ export function QueueGrid(p: QueueGridProps) {
   }
 
   const template = `36px ${p.columns.map((c) => WIDTH[c]).join(' ')}`;
+  const columnsKey = p.columns.join(',');
+  // Rows are memoized; their event handlers reach the latest props through this ref.
+  const handlers = useRef<RowHandlers>({ onActive: p.onActive, onOpen: p.onOpen, onToggle: p.onToggle, onKeyDown });
+  useLayoutEffect(() => {
+    handlers.current = { onActive: p.onActive, onOpen: p.onOpen, onToggle: p.onToggle, onKeyDown };
+  });
   const loadedIds = tableRows.map((r) => r.id);
   const allSelected = loadedIds.length > 0 && loadedIds.every((id) => p.selected.has(id));
   const [sortField, sortDir] = p.sort.startsWith('-') ? [p.sort.slice(1), 'descending' as const] : [p.sort, 'ascending' as const];
@@ -296,48 +379,20 @@ export function QueueGrid(p: QueueGridProps) {
               const row = tableRows[vi.index];
               if (!row) return null;
               const r = row.original;
-              const isSelected = p.selected.has(r.id);
-              const isActive = r.id === p.activeId;
-              const stale = !matchesFilter(r, p.filter);
               return (
-                <div
+                <RowView
                   key={r.id}
-                  role="row"
-                  data-row-id={r.id}
-                  aria-rowindex={vi.index + 2}
-                  aria-selected={isSelected}
-                  tabIndex={r.id === tabStop ? 0 : -1}
-                  onFocus={() => {
-                    if (!isActive) p.onActive(r.id);
-                  }}
-                  onClick={(e) => {
-                    p.onActive(r.id);
-                    if ((e.target as HTMLElement).closest('input,a,button')) return;
-                    p.onOpen(r);
-                  }}
-                  onKeyDown={(e) => onKeyDown(e, r)}
-                  className={`queue-row absolute left-0 grid w-full cursor-pointer items-center border-b border-line/60 text-[0.8125rem] ${isActive ? 'queue-row-active' : ''} ${
-                    isSelected ? 'bg-[#17263d]' : isActive ? 'bg-panel-2' : 'hover:bg-panel-2'
-                  } ${stale ? 'opacity-60' : ''}`}
-                  style={{ height: ROW_HEIGHT, transform: `translateY(${vi.start}px)`, gridTemplateColumns: template }}
-                >
-                  <div role="gridcell" className="flex justify-center">
-                    <input
-                      type="checkbox"
-                      tabIndex={-1}
-                      aria-label={t('queue.selectRow', { number: r.number })}
-                      checked={isSelected}
-                      onChange={() => p.onToggle(r.id)}
-                      className="accent-accent-strong"
-                    />
-                  </div>
-                  {row.getVisibleCells().map((cell) => (
-                    <div key={cell.id} role="gridcell" className="flex min-w-0 items-center gap-1.5 overflow-hidden px-2">
-                      {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                      {cell.column.id === 'title' && stale && <span className="chip shrink-0 text-faint">{t('queue.outOfFilter')}</span>}
-                    </div>
-                  ))}
-                </div>
+                  row={row}
+                  columnsKey={columnsKey}
+                  index={vi.index}
+                  start={vi.start}
+                  template={template}
+                  isSelected={p.selected.has(r.id)}
+                  isActive={r.id === p.activeId}
+                  isTabStop={r.id === tabStop}
+                  stale={!matchesFilter(r, p.filter)}
+                  handlers={handlers}
+                />
               );
             })}
           </div>

@@ -1,7 +1,7 @@
 // The queue's rows, a cursor page (50 tickets) at a time. Each page is its
 // own cached query, so the normalized cache keeps every loaded row current
 // (live events patch them; new tickets join the first page).
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useClient } from 'urql';
 import type { QueuePageQuery as QueuePageData, QueueRowFragment, TicketFilter, TicketOrder } from '../gql/graphql';
 import { QueuePageQuery } from '../graphql/documents';
@@ -90,15 +90,18 @@ export function useTicketPages(filter: TicketFilter, orderBy: TicketOrder): Tick
     load(ps.length, l.data.tickets.pageInfo.endCursor ?? null);
   }, [load]);
 
-  const seen = new Set<string>();
-  const rows: QueueRowFragment[] = [];
-  for (const p of pages) {
-    for (const n of p?.data?.tickets.nodes ?? []) {
-      if (seen.has(n.id)) continue;
-      seen.add(n.id);
-      rows.push(n);
+  const rows = useMemo(() => {
+    const seen = new Set<string>();
+    const out: QueueRowFragment[] = [];
+    for (const p of pages) {
+      for (const n of p?.data?.tickets.nodes ?? []) {
+        if (seen.has(n.id)) continue;
+        seen.add(n.id);
+        out.push(n);
+      }
     }
-  }
+    return out;
+  }, [pages]);
   return {
     rows,
     totalCount: pages[0]?.data?.tickets.totalCount ?? null,

@@ -1,4 +1,4 @@
-import { Link, useNavigate } from '@tanstack/react-router';
+import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useClient, useQuery, useSubscription } from 'urql';
@@ -15,7 +15,6 @@ import {
   TicketByNumberQuery,
   TicketUpdatedSubscription,
 } from '../graphql/documents';
-import { ticketRoute } from '../router';
 import { SEVERITIES } from '../queue/search';
 import { SeverityBadge, StatusBadge } from '../ui/badges';
 import { Dialog } from '../ui/Dialog';
@@ -54,7 +53,7 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
 
 export function TicketPage() {
   const { t } = useTranslation();
-  const { number } = ticketRoute.useParams();
+  const { number } = useParams({ from: '/tickets/$number' });
   const [res, reexecute] = useQuery({ query: TicketByNumberQuery, variables: { number } });
   const ticket = res.data?.ticket ?? null;
   if (res.fetching && !ticket) {
