@@ -50,7 +50,9 @@ export function SignIn({ notice }: { notice?: Notice }) {
   const message =
     error === 'throttled'
       ? secondsLeft > 0
-        ? t('auth.throttled', { seconds: secondsLeft })
+        ? secondsLeft > 120
+          ? t('auth.throttledMinutes', { minutes: Math.ceil(secondsLeft / 60) })
+          : t('auth.throttled', { seconds: secondsLeft })
         : null
       : error;
   const info = !message && notice ? (notice === 'expired' ? t('auth.expired') : t('auth.signedOut')) : null;

@@ -32,6 +32,7 @@ const en: Messages = {
     invalidCredentials: 'Wrong username or password.',
     accountDisabled: 'This account is disabled. Ask an administrator.',
     throttled: 'Too many attempts. Try again in {{seconds}} s.',
+    throttledMinutes: 'Too many attempts. Try again in {{minutes}} min.',
     expired: 'Your session has expired. Please sign in again.',
     signedOut: 'You have signed out.',
     failed: 'Could not sign in ({{detail}}).',

@@ -30,6 +30,7 @@ const es = {
     invalidCredentials: 'Usuario o contraseña incorrectos.',
     accountDisabled: 'Esta cuenta está desactivada. Habla con un administrador.',
     throttled: 'Demasiados intentos. Vuelve a intentarlo en {{seconds}} s.',
+    throttledMinutes: 'Demasiados intentos. Vuelve a intentarlo en {{minutes}} min.',
     expired: 'Tu sesión ha caducado. Vuelve a iniciar sesión.',
     signedOut: 'Has cerrado la sesión.',
     failed: 'No se pudo iniciar sesión ({{detail}}).',
