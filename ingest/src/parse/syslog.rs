@@ -13,9 +13,9 @@
 //! an unescaped quote or `]`, an element never closed, no `-` when there is
 //! none) is read leniently rather than refused: the parameters that can be
 //! told apart are kept, the rest is the message, and the field
-//! `syslog.sd_lenient` says why the strict reading failed. An unreadable
-//! RFC 5424 timestamp leaves the time unset (`syslog.timestamp_invalid`
-//! holds it). No such message is lost to the dead letters.
+//! `syslog.sd_lenient` says why the strict reading failed: no such message
+//! goes to the dead letters. (A timestamp that is not RFC 3339 still does:
+//! the header is not RFC 5424 then.)
 
 use chrono::{DateTime, Utc};
 
@@ -100,9 +100,9 @@ fn after_pri(
 }
 
 /// `VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]`,
-/// leniently (see the module's notes): only a payload that claims a format
-/// and breaks it (a CEF header too short, a FortiGate quote never closed)
-/// is an error.
+/// the structured data leniently (see the module's notes): an error is a
+/// timestamp that is not RFC 3339, or a payload that claims a format and
+/// breaks it (a CEF header too short, a FortiGate quote never closed).
 fn rfc5424(text: &str, mut header: Header, ctx: &ParseContext) -> Result<Normalized, ParseError> {
     let mut parts = text.splitn(7, ' ');
     let mut next = || parts.next().unwrap_or("-");
@@ -113,13 +113,16 @@ fn rfc5424(text: &str, mut header: Header, ctx: &ParseContext) -> Result<Normali
     let _procid = next();
     let _msgid = next();
     let rest = parts.next().unwrap_or("-");
-    let mut notes = vec![];
+    // A timestamp that is not RFC 3339 is a dead letter: the header is not
+    // RFC 5424 at all, and a guess would misdate the event.
     if timestamp != "-" {
-        match DateTime::parse_from_rfc3339(timestamp) {
-            Ok(t) => header.timestamp = Some(t.with_timezone(&Utc)),
-            Err(_) => notes.push(("syslog.timestamp_invalid", clean(timestamp))),
-        }
+        header.timestamp = Some(
+            DateTime::parse_from_rfc3339(timestamp)
+                .map_err(|e| ParseError::new("rfc5424", format!("timestamp '{timestamp}': {e}")))?
+                .with_timezone(&Utc),
+        );
     }
+    let mut notes = vec![];
     header.hostname = clean_opt(Some(hostname));
     header.app_name = clean_opt(Some(app));
     let (sd, msg) = match structured_data(rest) {

@@ -1020,14 +1020,9 @@ fn lenient_structured_data_keeps_parameters_and_the_message() {
     let e =
         parse_syslog(b"<14>1 2026-11-27T10:00:00Z h app 1 2 plain words", &ctx()).expect("no sd");
     assert_eq!(e.message, "plain words");
-    // An unreadable timestamp leaves the time unset, the message kept.
-    let e = parse_syslog(b"<14>1 yesterday h app - - - hello", &ctx()).expect("bad time");
-    assert_eq!(e.event_time, None);
-    assert_eq!(
-        e.fields.get("syslog.timestamp_invalid").map(String::as_str),
-        Some("yesterday")
-    );
-    assert_eq!(e.message, "hello");
+    // A timestamp that is not RFC 3339 is not RFC 5424: a dead letter.
+    let e = parse_syslog(b"<14>1 yesterday h app - - - hello", &ctx());
+    assert!(e.unwrap_err().reason.contains("timestamp 'yesterday'"));
 }
 
 #[test]
