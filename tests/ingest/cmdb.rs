@@ -99,9 +99,16 @@ async fn most_specific_network_wins_and_critical_destinations_escalate() {
         .await
         .expect("list");
     problem(res, StatusCode::FORBIDDEN).await;
+    // The CMDB console is the admin's; leads read assets through GraphQL.
     let (_, lead) = app.user("lead").await;
     let res = app
         .request(Method::GET, ASSETS, &lead)
+        .send()
+        .await
+        .expect("list");
+    problem(res, StatusCode::FORBIDDEN).await;
+    let res = app
+        .request(Method::GET, ASSETS, &app.admin_token)
         .send()
         .await
         .expect("list");
