@@ -238,7 +238,7 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             let role: Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let db = Database::open(&mut settings, true).await?;
             let identity = platform::identity::Identity::new(db.pool.clone());
-            let result = match identity.create_client(&name, role, "cli").await {
+            let result = match identity.create_client(&name, role, "cli", None).await {
                 Ok((id, secret)) => {
                     stdout_line(&format!("client_id={id}"))?;
                     stdout_line(&format!("client_secret={secret}"))?;

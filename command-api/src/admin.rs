@@ -1,5 +1,6 @@
-//! Admin routes: users (create, role, enable/disable, password reset, audit
-//! trail) and OAuth2 clients. Every change is recorded with who and when.
+//! Admin routes for users: create, role, enable/disable, password reset,
+//! audit trail (OAuth2 clients are in `clients`). Every change is recorded
+//! with who and when.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -22,7 +23,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user, update_user))
         .routes(routes!(reset_password))
         .routes(routes!(user_audit))
-        .routes(routes!(create_client))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -217,45 +217,4 @@ pub async fn user_audit(
     principal.require(Action::ManageUsers)?;
     let rows = state.identity.audit_trail(&username).await?;
     Ok(Json(json!(rows)))
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateClientRequest {
-    pub name: String,
-    #[schema(value_type = String, example = "integration")]
-    pub role: Role,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ClientCreated {
-    pub client_id: String,
-    /// Shown once; only its hash is stored.
-    pub client_secret: String,
-    pub role: String,
-}
-
-#[utoipa::path(post, path = "/api/v1/admin/clients", tag = "admin", request_body = CreateClientRequest,
-    responses((status = 201, body = ClientCreated), (status = 403), (status = 422)), security(("bearer" = [])))]
-pub async fn create_client(
-    State(state): State<AppState>,
-    principal: Principal,
-    body: JsonBody<CreateClientRequest>,
-) -> Result<Response, ApiError> {
-    principal.require(Action::ManageClients)?;
-    let r = body.value;
-    let (client_id, client_secret) = state
-        .identity
-        .create_client(&r.name, r.role, &principal.name)
-        .await?;
-    tracing::info!(%client_id, by = %principal.name, "client created");
-    Ok((
-        StatusCode::CREATED,
-        Json(ClientCreated {
-            client_id,
-            client_secret,
-            role: r.role.to_string(),
-        }),
-    )
-        .into_response())
 }

@@ -2,6 +2,8 @@
 //! routes and the OpenAPI document.
 
 pub mod admin;
+pub mod clients;
+pub mod history;
 pub mod openapi;
 pub mod session_cookie;
 pub mod tickets;
@@ -48,6 +50,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .merge(token::routes())
         .merge(tickets::routes())
         .merge(admin::routes())
+        .merge(clients::routes())
         .merge(views::routes())
 }
 

@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(open_ticket))
         .routes(routes!(get_ticket))
+        .routes(routes!(crate::history::export_history))
         .routes(routes!(assign))
         .routes(routes!(unassign))
         .routes(routes!(start))

@@ -160,6 +160,28 @@ impl TicketEvent {
             | TicketEvent::SiemIncidentUpdated { at, .. } => *at,
         }
     }
+
+    /// Who caused the event (its `by`): a username, a client id or `system`.
+    pub fn by(&self) -> &str {
+        match self {
+            TicketEvent::TicketOpened { by, .. }
+            | TicketEvent::TicketAssigned { by, .. }
+            | TicketEvent::TicketUnassigned { by, .. }
+            | TicketEvent::WorkStarted { by, .. }
+            | TicketEvent::TicketPutOnHold { by, .. }
+            | TicketEvent::WorkResumed { by, .. }
+            | TicketEvent::TicketResolved { by, .. }
+            | TicketEvent::TicketClosed { by, .. }
+            | TicketEvent::TicketReopened { by, .. }
+            | TicketEvent::SeverityChanged { by, .. }
+            | TicketEvent::CommentAdded { by, .. }
+            | TicketEvent::TagsAdded { by, .. }
+            | TicketEvent::TagsRemoved { by, .. }
+            | TicketEvent::ObservableAdded { by, .. }
+            | TicketEvent::AlertsCorrelated { by, .. }
+            | TicketEvent::SiemIncidentUpdated { by, .. } => by,
+        }
+    }
 }
 
 impl DomainEvent for TicketEvent {

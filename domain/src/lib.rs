@@ -4,7 +4,9 @@
 //! (the clock, ticket numbers, the user directory) comes in through
 //! [`TicketServices`].
 
+pub mod changes;
 pub mod command;
+pub mod describe;
 pub mod error;
 pub mod event;
 pub mod permissions;
@@ -13,6 +15,7 @@ pub mod ticket;
 pub mod upcast;
 pub mod values;
 
+pub use changes::FieldChange;
 pub use command::{Actor, ActorKind, Command, TicketCommand};
 pub use error::{ErrorKind, TicketError};
 pub use event::TicketEvent;

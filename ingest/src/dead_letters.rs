@@ -30,6 +30,14 @@ struct Letter {
 }
 
 type DeadLetterRow = (i64, DateTime<Utc>, String, Option<String>, String, Vec<u8>);
+type SummaryRow = (i64, DateTime<Utc>, String, Option<String>, String, i32);
+
+// The list never reads the raw bytes (up to a MiB each): only their size.
+const LIST: &str =
+    "SELECT id, received_at, transport, peer, reason, octet_length(raw) FROM dead_letters
+      WHERE ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $1";
+const ONE: &str =
+    "SELECT id, received_at, transport, peer, reason, raw FROM dead_letters WHERE id = $1";
 
 #[derive(Clone)]
 pub struct DeadLetters {
@@ -38,7 +46,20 @@ pub struct DeadLetters {
     max_rows: i64,
 }
 
-/// A dead letter as the admin API shows it.
+/// A dead letter in the list: what and where from, not the bytes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetterSummary {
+    pub id: i64,
+    pub received_at: DateTime<Utc>,
+    /// `udp`, `tcp`, `tls` or `webhook`.
+    pub transport: String,
+    pub peer: Option<String>,
+    pub reason: String,
+    /// Bytes kept (at most 1 MiB of the input).
+    pub size: usize,
+}
+
+/// One dead letter with its raw bytes.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterView {
     pub id: i64,
@@ -114,36 +135,51 @@ impl DeadLetters {
         trim(&self.pool, self.max_rows).await
     }
 
-    /// Newest first; `before` pages by id.
+    /// Newest first; `before` pages by id. Without the raw bytes.
     pub async fn list(
         &self,
         limit: i64,
         before: Option<i64>,
-    ) -> Result<Vec<DeadLetterView>, sqlx::Error> {
-        use base64::Engine;
-        let rows: Vec<DeadLetterRow> = sqlx::query_as(
-            "SELECT id, received_at, transport, peer, reason, raw FROM dead_letters
-                  WHERE ($2::bigint IS NULL OR id < $2) ORDER BY id DESC LIMIT $1",
-        )
-        .bind(limit)
-        .bind(before)
-        .fetch_all(&self.pool)
-        .await?;
+    ) -> Result<Vec<DeadLetterSummary>, sqlx::Error> {
+        let rows: Vec<SummaryRow> = sqlx::query_as(LIST)
+            .bind(limit)
+            .bind(before)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(
-                |(id, received_at, transport, peer, reason, raw)| DeadLetterView {
+                |(id, received_at, transport, peer, reason, size)| DeadLetterSummary {
                     id,
                     received_at,
                     transport,
                     peer,
                     reason,
-                    raw_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
-                    raw_text: crate::parse::clean(&String::from_utf8_lossy(&raw)),
-                    size: raw.len(),
+                    size: usize::try_from(size).unwrap_or(0),
                 },
             )
             .collect())
+    }
+
+    /// One letter with its raw bytes, as base64 and as text.
+    pub async fn get(&self, id: i64) -> Result<Option<DeadLetterView>, sqlx::Error> {
+        use base64::Engine;
+        let row: Option<DeadLetterRow> = sqlx::query_as(ONE)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(
+            |(id, received_at, transport, peer, reason, raw)| DeadLetterView {
+                id,
+                received_at,
+                transport,
+                peer,
+                reason,
+                raw_base64: base64::engine::general_purpose::STANDARD.encode(&raw),
+                raw_text: crate::parse::clean(&String::from_utf8_lossy(&raw)),
+                size: raw.len(),
+            },
+        ))
     }
 }
 

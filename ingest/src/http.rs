@@ -1,7 +1,7 @@
 //! Ingest's HTTP surface: the SIEM webhook, the CMDB admin routes and the
 //! dead letters. Errors are problem+json (`platform::http::ApiError`).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::{Json, Router};
 use domain::Action;
 use platform::http::{ApiError, Principal};
@@ -20,6 +20,7 @@ pub fn api() -> OpenApiRouter<Ingest> {
         .routes(routes!(assets::import))
         .routes(routes!(assets::get_one, assets::update, assets::delete))
         .routes(routes!(dead_letters))
+        .routes(routes!(dead_letter))
 }
 
 /// The routes of `api`, with their state.
@@ -59,12 +60,13 @@ fn page(query: Option<&str>) -> Result<(Option<i64>, Option<i64>), ApiError> {
 /// A page of dead letters.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct DeadLetterPage {
-    pub items: Vec<crate::dead_letters::DeadLetterView>,
+    pub items: Vec<crate::dead_letters::DeadLetterSummary>,
     /// Pass as `before` for the next (older) page; absent on the last.
     pub next_before: Option<i64>,
 }
 
-/// `GET /api/v1/admin/dead-letters?limit=&before=`: newest first.
+/// `GET /api/v1/admin/dead-letters?limit=&before=`: newest first, without
+/// the raw bytes (each is fetched on its own).
 #[utoipa::path(get, path = "/api/v1/admin/dead-letters", tag = "dead-letters",
     params(("limit" = Option<i64>, Query, description = "1 to 1000, default 100"), ("before" = Option<i64>, Query, description = "only letters with a smaller id")),
     responses((status = 200, body = DeadLetterPage), (status = 403), (status = 422)), security(("bearer" = [])))]
@@ -87,4 +89,29 @@ pub async fn dead_letters(
         None
     };
     Ok(Json(json!({ "items": items, "next_before": next })))
+}
+
+/// `GET /api/v1/admin/dead-letters/{id}`: one letter with its raw bytes.
+#[utoipa::path(get, path = "/api/v1/admin/dead-letters/{id}", tag = "dead-letters",
+    params(("id" = i64, Path, description = "the letter's id")),
+    responses((status = 200, body = crate::dead_letters::DeadLetterView), (status = 403), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn dead_letter(
+    State(ingest): State<Ingest>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<crate::dead_letters::DeadLetterView>, ApiError> {
+    caller.require(Action::ReadDeadLetters)?;
+    // Any other id names no letter: 404, not a parse error.
+    let letter = match id.parse::<i64>() {
+        Ok(id) => ingest
+            .dead_letters
+            .get(id)
+            .await
+            .map_err(ApiError::unavailable)?,
+        Err(_) => None,
+    };
+    letter
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("dead letter"))
 }

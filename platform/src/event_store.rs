@@ -166,6 +166,38 @@ INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_ve
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING transaction_id::text AS transaction_id, global_position";
 
+/// The columns `EventCodec::stored_event` reads, as a literal for `concat!`.
+macro_rules! stored_event_columns {
+    () => {
+        "aggregate_id, sequence, event_type, event_version, payload, metadata,
+    transaction_id::text AS transaction_id, global_position, recorded_at, event_id"
+    };
+}
+
+// A ticket's stream a page at a time, on the primary key's order.
+const HISTORY_OLDEST_FIRST: &str = concat!(
+    "SELECT ",
+    stored_event_columns!(),
+    " FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+ ORDER BY sequence LIMIT $4"
+);
+const HISTORY_NEWEST_FIRST: &str = concat!(
+    "SELECT ",
+    stored_event_columns!(),
+    " FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence < $3
+ ORDER BY sequence DESC LIMIT $4"
+);
+const HISTORY_THROUGH: &str = concat!(
+    "SELECT ",
+    stored_event_columns!(),
+    " FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence <= $3
+ ORDER BY sequence"
+);
+
+fn to_sequence(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// Turns stored rows into events of today's schema, through the upcasters.
 #[derive(Clone)]
 pub struct EventCodec {
@@ -181,9 +213,7 @@ impl Default for EventCodec {
 }
 
 /// The columns `EventCodec::stored_event` reads.
-pub const STORED_EVENT_COLUMNS: &str =
-    "aggregate_id, sequence, event_type, event_version, payload, metadata,
-    transaction_id::text AS transaction_id, global_position, recorded_at, event_id";
+pub const STORED_EVENT_COLUMNS: &str = stored_event_columns!();
 
 impl EventCodec {
     pub fn deserialize(&self, event: SerializedEvent) -> Result<TicketEvent, StoreError> {
@@ -340,6 +370,58 @@ impl TicketStore {
         .bind(id.to_string())
         .fetch_all(&self.pool)
         .await?;
+        rows.iter()
+            .map(|row| self.codec.stored_event(row))
+            .collect()
+    }
+
+    /// A page of the ticket's stream: at most `limit` events after sequence
+    /// `after` in order, or (`newest_first`) before sequence `after` (the
+    /// newest when `None`) newest first. Long histories are read a page at
+    /// a time, never whole.
+    pub async fn history_page(
+        &self,
+        id: Uuid,
+        after: Option<u64>,
+        limit: i64,
+        newest_first: bool,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let (sql, bound) = if newest_first {
+            (HISTORY_NEWEST_FIRST, after.map_or(i64::MAX, to_sequence))
+        } else {
+            (HISTORY_OLDEST_FIRST, after.map_or(0, to_sequence))
+        };
+        self.stored(
+            sqlx::query(sql)
+                .bind(Ticket::TYPE)
+                .bind(id.to_string())
+                .bind(bound)
+                .bind(limit),
+        )
+        .await
+    }
+
+    /// The ticket's stream up to and including `sequence`, oldest first:
+    /// what a state at that version is folded from.
+    pub async fn history_through(
+        &self,
+        id: Uuid,
+        sequence: u64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.stored(
+            sqlx::query(HISTORY_THROUGH)
+                .bind(Ticket::TYPE)
+                .bind(id.to_string())
+                .bind(to_sequence(sequence)),
+        )
+        .await
+    }
+
+    async fn stored(
+        &self,
+        query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| self.codec.stored_event(row))
             .collect()

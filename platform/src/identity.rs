@@ -24,6 +24,8 @@ pub enum IdentityError {
     UsernameTaken(String),
     #[error("no such user '{0}'")]
     NoSuchUser(String),
+    #[error("no such client '{0}'")]
+    NoSuchClient(String),
     #[error("{field}: {message}")]
     Invalid {
         field: &'static str,
@@ -88,6 +90,46 @@ pub struct Client {
     pub client_id: String,
     pub name: String,
     pub role: Role,
+}
+
+/// A client as the admin sees it: never its secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientInfo {
+    pub client_id: String,
+    pub name: String,
+    pub role: Role,
+    pub enabled: bool,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    /// Tokens issued before this instant are refused (the last disable,
+    /// enable or rotation); absent when there was none.
+    pub tokens_valid_after: Option<DateTime<Utc>>,
+}
+
+// `tokens_valid_after` starts at '-infinity', which chrono cannot hold.
+const CLIENT_SELECT: &str = "SELECT client_id, name, role, enabled, created_by, created_at,
+    CASE WHEN isfinite(tokens_valid_after) THEN tokens_valid_after END AS tokens_valid_after_utc
+    FROM oauth_clients ORDER BY created_at, client_id";
+const CLIENT_BY_ID: &str = "SELECT client_id, name, role, enabled, created_by, created_at,
+    CASE WHEN isfinite(tokens_valid_after) THEN tokens_valid_after END AS tokens_valid_after_utc
+    FROM oauth_clients WHERE client_id = $1";
+const CLIENT_SET_ENABLED: &str = "UPDATE oauth_clients SET enabled = $2, tokens_valid_after = now()
+    WHERE client_id = $1
+    RETURNING client_id, name, role, enabled, created_by, created_at, tokens_valid_after AS tokens_valid_after_utc";
+const CLIENT_SET_SECRET: &str = "UPDATE oauth_clients SET secret_hash = $2, tokens_valid_after = now()
+    WHERE client_id = $1
+    RETURNING client_id, name, role, enabled, created_by, created_at, tokens_valid_after AS tokens_valid_after_utc";
+
+fn client_from(row: &sqlx::postgres::PgRow) -> Result<ClientInfo, sqlx::Error> {
+    Ok(ClientInfo {
+        client_id: row.try_get("client_id")?,
+        name: row.try_get("name")?,
+        role: parse_role(row.try_get::<&str, _>("role")?)?,
+        enabled: row.try_get("enabled")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        tokens_valid_after: row.try_get("tokens_valid_after_utc")?,
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -396,12 +438,21 @@ impl Identity {
         })
     }
 
+    /// A new OAuth2 client and its secret (shown once; only its hash is
+    /// kept). Clients are machines that raise alerts: `integration` only.
     pub async fn create_client(
         &self,
         name: &str,
         role: Role,
         actor: &str,
+        request_id: Option<&str>,
     ) -> Result<(String, String), IdentityError> {
+        if role != Role::Integration {
+            return Err(invalid(
+                "role",
+                format!("a client's role must be integration, not {role}"),
+            ));
+        }
         let name = domain::values::single_line("name", name, 128)
             .map_err(|e| invalid("name", e.to_string()))?;
         let client_id = format!("cli_{}", generate_secret(12));
@@ -424,11 +475,93 @@ impl Identity {
             "client_created",
             serde_json::json!({"name": name, "role": role}),
             actor,
-            None,
+            request_id,
         )
         .await?;
         tx.commit().await?;
         Ok((client_id, secret))
+    }
+
+    /// Every client, oldest first; never their secrets.
+    pub async fn list_clients(&self) -> Result<Vec<ClientInfo>, IdentityError> {
+        let rows = sqlx::query(CLIENT_SELECT).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(client_from).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_client(&self, client_id: &str) -> Result<Option<ClientInfo>, IdentityError> {
+        let row = sqlx::query(CLIENT_BY_ID)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(client_from).transpose()?)
+    }
+
+    /// Enables or disables a client. Either way its live tokens end: a
+    /// disabled client's at once, and a re-enabled one starts afresh.
+    pub async fn set_client_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<ClientInfo, IdentityError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(CLIENT_SET_ENABLED)
+            .bind(client_id)
+            .bind(enabled)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| IdentityError::NoSuchClient(client_id.to_string()))?;
+        let client = client_from(&row)?;
+        let action = if enabled {
+            "client_enabled"
+        } else {
+            "client_disabled"
+        };
+        self.audit(
+            &mut tx,
+            client_id,
+            action,
+            serde_json::json!({}),
+            actor,
+            request_id,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+
+    /// A new secret for a client (shown once). The old one stops working at
+    /// once, and so do the tokens issued with it.
+    pub async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        actor: &str,
+        request_id: Option<&str>,
+    ) -> Result<(ClientInfo, String), IdentityError> {
+        let secret = generate_secret(32);
+        let hash = hash_secret(secret.clone())
+            .await
+            .map_err(|e| IdentityError::Hashing(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(CLIENT_SET_SECRET)
+            .bind(client_id)
+            .bind(&hash)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| IdentityError::NoSuchClient(client_id.to_string()))?;
+        let client = client_from(&row)?;
+        self.audit(
+            &mut tx,
+            client_id,
+            "client_secret_rotated",
+            serde_json::json!({}),
+            actor,
+            request_id,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((client, secret))
     }
 
     pub async fn authenticate_client(

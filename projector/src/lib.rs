@@ -23,7 +23,6 @@ mod rebuild;
 mod runner;
 mod schema;
 mod stats;
-mod summary;
 pub mod synthetic;
 mod tickets;
 
@@ -34,4 +33,3 @@ pub use runner::{
     PROJECTED_CHANNEL,
 };
 pub use schema::{Projection, PROJECTIONS};
-pub use summary::render as summarize;

@@ -26,7 +26,6 @@ use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
 use crate::error::ProjectorError;
-use crate::summary;
 
 const PROJECTION: &str = "tickets";
 
@@ -422,27 +421,6 @@ fn metadata_word(metadata: &Value, key: &str, known: &[&'static str]) -> Option<
     })
 }
 
-fn event_actor(event: &TicketEvent) -> String {
-    match event {
-        TicketEvent::TicketOpened { by, .. }
-        | TicketEvent::TicketAssigned { by, .. }
-        | TicketEvent::TicketUnassigned { by, .. }
-        | TicketEvent::WorkStarted { by, .. }
-        | TicketEvent::TicketPutOnHold { by, .. }
-        | TicketEvent::WorkResumed { by, .. }
-        | TicketEvent::TicketResolved { by, .. }
-        | TicketEvent::TicketClosed { by, .. }
-        | TicketEvent::TicketReopened { by, .. }
-        | TicketEvent::SeverityChanged { by, .. }
-        | TicketEvent::CommentAdded { by, .. }
-        | TicketEvent::TagsAdded { by, .. }
-        | TicketEvent::TagsRemoved { by, .. }
-        | TicketEvent::ObservableAdded { by, .. }
-        | TicketEvent::AlertsCorrelated { by, .. }
-        | TicketEvent::SiemIncidentUpdated { by, .. } => by.clone(),
-    }
-}
-
 /// The tickets a batch touches, with their pending timeline rows.
 #[derive(Default)]
 pub(crate) struct TicketsModel {
@@ -662,13 +640,13 @@ impl TicketsModel {
             sequence,
             position: e.position,
             event_type: e.event_type.clone(),
-            actor: metadata_text(metadata, "actor").unwrap_or_else(|| event_actor(&e.payload)),
+            actor: metadata_text(metadata, "actor").unwrap_or_else(|| e.payload.by().to_string()),
             actor_kind: metadata_word(metadata, "actor_kind", &["user", "client", "system"])
                 .unwrap_or(Cow::Borrowed("user")),
             channel: metadata_word(metadata, "channel", &["ui", "api", "webhook", "syslog"]),
             at: micros(e.payload.at()),
             recorded_at: e.recorded_at,
-            summary: summary::render(&e.payload),
+            summary: e.payload.describe(),
             payload: payload_body(&e.payload),
         });
         Ok(())

@@ -39,7 +39,7 @@ impl EventRecord {
             position: e.position,
             ticket_id,
             sequence: e.sequence,
-            actor: meta("actor").unwrap_or_else(|| event_actor(&e.payload)),
+            actor: meta("actor").unwrap_or_else(|| e.payload.by().to_string()),
             actor_kind: meta("actor_kind"),
             channel: meta("channel"),
             event_type: e.event_type,
@@ -60,19 +60,6 @@ impl EventRecord {
             Ok(other) => other,
             Err(_) => Value::Null,
         }
-    }
-}
-
-fn event_actor(event: &TicketEvent) -> String {
-    match serde_json::to_value(event) {
-        Ok(Value::Object(map)) => map
-            .values()
-            .next()
-            .and_then(|v| v.get("by"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string(),
-        _ => String::new(),
     }
 }
 

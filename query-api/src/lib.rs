@@ -14,7 +14,6 @@ pub mod hub;
 pub mod schema;
 pub mod store;
 pub mod subscriptions;
-pub mod summary;
 pub mod types;
 pub mod viewer;
 pub mod ws;

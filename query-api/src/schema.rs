@@ -27,6 +27,8 @@ pub type AppSchema = Schema<Query, EmptyMutation, Subscription>;
 /// Default and largest page size of `tickets` and `assets`.
 pub const DEFAULT_FIRST: i32 = 20;
 pub const MAX_FIRST: i32 = 100;
+/// Largest page of `ticketHistory`.
+pub const MAX_HISTORY_FIRST: i32 = 1000;
 
 /// Limits every operation is checked against before it runs.
 #[derive(Debug, Clone)]
@@ -211,27 +213,69 @@ impl Query {
         )?)
     }
 
-    /// Every event of a ticket, oldest first, from the event store.
+    /// The events of a ticket from the event store, oldest first (`reverse`:
+    /// newest first). Without `first`, every event (short histories); with
+    /// it, a page of at most `first` (1 to 1000) events: pass the `cursor`
+    /// of the page's last event as `after` for the next one. Each event's
+    /// `changes` are folded with the domain's `apply`.
     #[graphql(
         guard = "RoleGuard(Action::Read)",
-        complexity = "10 + child_complexity * 20"
+        complexity = "10 + first.map_or(20, |f| f.clamp(0, MAX_HISTORY_FIRST) as usize) * child_complexity"
     )]
     async fn ticket_history(
         &self,
         ctx: &Context<'_>,
         id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        reverse: Option<bool>,
     ) -> async_graphql::Result<Vec<TicketEventView>> {
+        let reverse = reverse.unwrap_or(false);
+        if first.is_some_and(|f| !(1..=MAX_HISTORY_FIRST).contains(&f)) {
+            return Err(QueryError::bad_input(format!(
+                "first must be between 1 and {MAX_HISTORY_FIRST}"
+            ))
+            .into());
+        }
+        let after = after
+            .as_deref()
+            .map(|c| {
+                c.trim().parse::<u64>().map_err(|_| {
+                    QueryError::bad_input("after: not an event cursor of ticketHistory")
+                })
+            })
+            .transpose()?;
         let Some(uuid) = resolve_ticket(ctx, &id).await? else {
             return Ok(vec![]);
         };
-        Ok(history(ctx, uuid)
-            .await?
+        let store = data::<TicketStore>(ctx)?;
+        let limit = first.map_or(i64::MAX, i64::from);
+        let page: Vec<std::sync::Arc<EventRecord>> = store
+            .history_page(uuid, after, limit, reverse)
+            .await
+            .map_err(QueryError::from)?
             .into_iter()
-            .map(|e| TicketEventView {
-                record: std::sync::Arc::new(e),
-                ticket: None,
-            })
-            .collect())
+            .map(|e| EventRecord::from_stored(e).map(std::sync::Arc::new))
+            .collect::<QueryResult<_>>()?;
+        // The changes need every event up to the page's newest; a page that
+        // does not ask for them reads only itself.
+        let Some(newest) = page.iter().map(|e| e.sequence).max() else {
+            return Ok(vec![]);
+        };
+        if !ctx.look_ahead().field("changes").exists() {
+            return Ok(page
+                .into_iter()
+                .map(|r| TicketEventView::new(r, None))
+                .collect());
+        }
+        let prefix: Vec<EventRecord> = store
+            .history_through(uuid, newest)
+            .await
+            .map_err(QueryError::from)?
+            .into_iter()
+            .map(EventRecord::from_stored)
+            .collect::<QueryResult<_>>()?;
+        Ok(crate::types::with_changes(&prefix, page))
     }
 
     /// The ticket as it was after `version` events, or after its last event

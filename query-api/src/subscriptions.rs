@@ -124,7 +124,7 @@ async fn catch_up_chunk(st: &mut EventsState) -> QueryResult<bool> {
     for e in events {
         if matched(&e) {
             let ticket = rows.get(&e.ticket_id).cloned();
-            st.pending.push_back(TicketEventView { record: e, ticket });
+            st.pending.push_back(TicketEventView::new(e, ticket));
         }
     }
     st.last = last;
@@ -143,7 +143,7 @@ async fn take_batch(st: &mut EventsState, batch: &Batch) -> QueryResult<()> {
         for e in fresh {
             if matched(&e) {
                 let ticket = batch.tickets.get(&e.ticket_id).cloned();
-                st.pending.push_back(TicketEventView { record: e, ticket });
+                st.pending.push_back(TicketEventView::new(e, ticket));
             }
         }
     }

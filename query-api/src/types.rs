@@ -15,7 +15,6 @@ use crate::store::{
     asset_cursor, AssetRow, FilterSpec, Keyset, OrderField, OrderSpec, ReadModels, TicketRow,
     TimelineRow,
 };
-use crate::summary;
 
 /// Where a ticket is in its lifecycle.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,7 +206,7 @@ impl TimelineEntry {
             channel: e.channel.clone(),
             at: e.event.at(),
             recorded_at: e.recorded_at,
-            summary: summary::render(&e.event),
+            summary: e.event.describe(),
             payload: Json(e.payload()),
         }
     }
@@ -330,13 +329,10 @@ impl TicketView {
             }
             Detail::Folded { events, .. } => events.iter().cloned().map(Arc::new).collect(),
         };
-        Ok(records
-            .into_iter()
-            .map(|record| TicketEventView {
-                record,
-                ticket: None,
-            })
-            .collect())
+        // Every event of the ticket up to the last: each one's changes fold
+        // in the same pass.
+        let prefix: Vec<Arc<EventRecord>> = records.clone();
+        Ok(with_changes(prefix.iter().map(|r| &**r), records))
     }
 
     /// The alerts correlated into this ticket, oldest first: the one it was
@@ -619,6 +615,68 @@ pub struct TicketEventView {
     pub record: Arc<EventRecord>,
     /// The read-model row of its ticket when the event was delivered, if known.
     pub ticket: Option<Arc<TicketRow>>,
+    /// What the event changed, when the events before it were at hand;
+    /// otherwise `changes` folds them from the store.
+    pub changes: Option<Arc<Vec<domain::FieldChange>>>,
+}
+
+impl TicketEventView {
+    /// An event without its changes computed (`changes` folds on demand).
+    pub fn new(record: Arc<EventRecord>, ticket: Option<Arc<TicketRow>>) -> Self {
+        TicketEventView {
+            record,
+            ticket,
+            changes: None,
+        }
+    }
+}
+
+/// One field an event changed: its value before and after, as JSON, named
+/// and valued as `ticketera replay` prints a ticket (null when absent).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct FieldChange {
+    /// A ticket field as `ticketera replay` names it (`status`,
+    /// `severity`, `assignee`, `tags`, …). For `comments` and
+    /// `alert_samples` (lists that only grow), `before` holds the entries
+    /// that left and `after` those that came.
+    pub field: String,
+    pub before: Option<Json<Value>>,
+    pub after: Option<Json<Value>>,
+}
+
+impl From<&domain::FieldChange> for FieldChange {
+    fn from(c: &domain::FieldChange) -> Self {
+        let json = |v: &Value| (!v.is_null()).then(|| Json(v.clone()));
+        FieldChange {
+            field: c.field.to_string(),
+            before: json(&c.before),
+            after: json(&c.after),
+        }
+    }
+}
+
+/// `records` of one ticket with what each changed, given every event of
+/// the ticket before them in `prefix` (oldest first, the records among
+/// them or after them).
+pub fn with_changes<'a>(
+    prefix: impl IntoIterator<Item = &'a EventRecord>,
+    records: Vec<Arc<EventRecord>>,
+) -> Vec<TicketEventView> {
+    let mut ticket = domain::Ticket::default();
+    let mut changes = std::collections::HashMap::new();
+    for e in prefix {
+        let (next, c) = ticket.applied(&e.event);
+        changes.insert(e.sequence, Arc::new(c));
+        ticket = next;
+    }
+    records
+        .into_iter()
+        .map(|record| TicketEventView {
+            changes: changes.get(&record.sequence).cloned(),
+            record,
+            ticket: None,
+        })
+        .collect()
 }
 
 #[Object(name = "TicketEvent")]
@@ -630,6 +688,11 @@ impl TicketEventView {
     /// The ticket's version after this event (1 for the opening).
     async fn sequence(&self) -> i64 {
         self.record.sequence as i64
+    }
+    /// This event's place in its ticket's stream, to pass as `after` to
+    /// `ticketHistory` for the page that follows it (in either direction).
+    async fn cursor(&self) -> String {
+        self.record.sequence.to_string()
     }
     async fn ticket_id(&self) -> ID {
         ID(self.record.ticket_id.to_string())
@@ -656,11 +719,34 @@ impl TicketEventView {
         self.record.channel.as_deref()
     }
     async fn summary(&self) -> String {
-        summary::render(&self.record.event)
+        self.record.event.describe()
     }
     /// The event's fields (today's schema).
     async fn payload(&self) -> Json<Value> {
         Json(self.record.payload())
+    }
+    /// Exactly what this event changed in the ticket: the ticket folded with
+    /// the domain's `apply` up to the event before and after, its visible
+    /// fields compared (not `version` and `updatedAt`, which every event
+    /// moves). Empty for an event that changed nothing visible.
+    #[graphql(complexity = "5 + child_complexity")]
+    async fn changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<FieldChange>> {
+        if let Some(c) = &self.changes {
+            return Ok(c.iter().map(FieldChange::from).collect());
+        }
+        let store = ctx.data::<platform::event_store::TicketStore>()?;
+        let events = store
+            .history_through(self.record.ticket_id, self.record.sequence)
+            .await
+            .map_err(QueryError::from)?;
+        let mut ticket = domain::Ticket::default();
+        let mut last = vec![];
+        for e in &events {
+            let (next, c) = ticket.applied(&e.payload);
+            ticket = next;
+            last = c;
+        }
+        Ok(last.iter().map(FieldChange::from).collect())
     }
     /// The ticket as the read model has it now.
     #[graphql(complexity = "5 + child_complexity")]

@@ -5,7 +5,9 @@ mod helpers;
 
 mod auth;
 mod bad_input;
+mod clients;
 mod event_store;
+mod history_export;
 mod openapi;
 mod session;
 mod spa;

@@ -196,7 +196,7 @@ pub async fn token(pool: &PgPool, role: Role) -> String {
     let identity = Identity::new(pool.clone());
     let (sub, kind) = if role == Role::Integration {
         let (id, _) = identity
-            .create_client("siem", role, "test")
+            .create_client("siem", role, "test", None)
             .await
             .expect("client");
         (id, ActorKind::Client)

@@ -210,6 +210,9 @@ impl From<crate::identity::IdentityError> for ApiError {
             E::NoSuchUser(_) => {
                 ApiError::new(StatusCode::NOT_FOUND, "user_not_found", e.to_string())
             }
+            E::NoSuchClient(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "client_not_found", e.to_string())
+            }
             E::Invalid { field, message } => ApiError::validation(field, message),
             E::Hashing(m) => ApiError::internal(m),
             E::Database(err) => match err {

@@ -313,7 +313,7 @@ async fn assets_need_a_token_and_every_role_reads_them() {
     }
     let (client_id, _) = h
         .identity
-        .create_client("siem", Role::Integration, "test")
+        .create_client("siem", Role::Integration, "test", None)
         .await
         .expect("client");
     let (token, _) = h

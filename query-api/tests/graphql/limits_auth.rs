@@ -173,7 +173,7 @@ async fn http_requires_a_valid_live_token_and_every_role_reads() {
     }
     let (client_id, _secret) = h
         .identity
-        .create_client("siem", Role::Integration, "test")
+        .create_client("siem", Role::Integration, "test", None)
         .await
         .expect("client");
     let (client_token, _) = h

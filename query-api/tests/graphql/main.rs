@@ -5,6 +5,7 @@ mod harness;
 
 mod as_of;
 mod assets;
+mod history;
 mod limits_auth;
 mod pivots;
 mod queries;

@@ -1,6 +1,11 @@
-//! One human sentence per event, for the timeline: who did what.
+//! The one-line summary of an event, for every timeline (the read model's
+//! and `ticketHistory`'s): plain English, one line, quoting at most
+//! `QUOTE_MAX` characters of any free text (the payload keeps all of it).
+//! One renderer, here, so that the two can never disagree; the SPA shows it
+//! as it is and localises from `type` and `payload` when it needs to.
 
-use domain::{Resolution, TicketEvent};
+use crate::event::TicketEvent;
+use crate::values::Resolution;
 
 /// Longest reason or note quoted in a summary; the payload keeps all of it.
 const QUOTE_MAX: usize = 120;
@@ -65,8 +70,16 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// E.g. "jdoe assigned the ticket to Jane Doe".
-pub fn render(event: &TicketEvent) -> String {
+impl TicketEvent {
+    /// One line of plain English saying who did what, e.g. "jdoe assigned
+    /// the ticket to Jane Doe": the summary of the read model's timeline and
+    /// of `ticketHistory` alike (see docs/history.md).
+    pub fn describe(&self) -> String {
+        describe(self)
+    }
+}
+
+fn describe(event: &TicketEvent) -> String {
     match event {
         TicketEvent::TicketOpened {
             number,
@@ -194,7 +207,7 @@ mod tests {
             by: "jdoe".into(),
             at: Utc::now(),
         };
-        assert_eq!(render(&e), "jdoe assigned the ticket to Jane Doe");
+        assert_eq!(e.describe(), "jdoe assigned the ticket to Jane Doe");
     }
 
     #[test]
@@ -215,7 +228,7 @@ mod tests {
             by: "jdoe".into(),
             at: Utc::now(),
         };
-        let s = render(&e);
+        let s = e.describe();
         assert!(s.starts_with("jdoe put the ticket on hold: waiting for x"));
         assert!(s.ends_with('…'));
         assert!(!s.contains('\n'));
