@@ -464,6 +464,31 @@ impl ReadModels {
         .await?)
     }
 
+    /// Destinations of the most tickets opened since `since`.
+    pub async fn top_assets(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<Vec<(String, Option<String>, i64, i64)>> {
+        Ok(sqlx::query_as(TOP_ASSETS)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Dead letters per hour since `since` (the table is bounded and
+    /// indexed by `received_at`).
+    pub async fn dead_letters_per_hour(
+        &self,
+        since: DateTime<Utc>,
+    ) -> QueryResult<Vec<(DateTime<Utc>, i64)>> {
+        Ok(sqlx::query_as(DEAD_LETTERS_PER_HOUR)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn top_rules(&self, limit: i64) -> QueryResult<Vec<(String, i64, i64)>> {
         Ok(sqlx::query_as(
             "SELECT rule_name, tickets, alerts FROM rm_stats.rules
@@ -474,6 +499,16 @@ impl ReadModels {
         .await?)
     }
 }
+
+// By the destination address, on the (created_at) index's range.
+const TOP_ASSETS: &str = "SELECT host(destination_ip) AS ip, max(asset ->> 'hostname') AS hostname,
+        count(*) AS tickets, sum(alert_count)::int8 AS alerts
+   FROM rm_tickets.tickets
+  WHERE created_at >= $1 AND destination_ip IS NOT NULL
+  GROUP BY destination_ip
+  ORDER BY tickets DESC, alerts DESC, ip LIMIT $2";
+const DEAD_LETTERS_PER_HOUR: &str = "SELECT date_trunc('hour', received_at) AS hour, count(*)
+   FROM dead_letters WHERE received_at >= $1 GROUP BY 1 ORDER BY 1";
 
 pub use platform::cmdb::AssetRow;
 

@@ -1189,13 +1189,7 @@ impl DashboardStats {
         ctx: &Context<'_>,
         #[graphql(default = 30)] days: i32,
     ) -> async_graphql::Result<Option<f64>> {
-        let rows = daily(ctx, days).await?;
-        let n: i64 = rows.iter().map(|d| d.acknowledged).sum();
-        let sum: f64 = rows
-            .iter()
-            .map(|d| d.mean_time_to_acknowledge_seconds.unwrap_or(0.0) * d.acknowledged as f64)
-            .sum();
-        Ok((n > 0).then(|| sum / n as f64))
+        Ok(period(ctx, days, 0).await?.mtta)
     }
     /// Mean time to resolve over the last `days` days, in seconds.
     async fn mean_time_to_resolve_seconds(
@@ -1203,13 +1197,57 @@ impl DashboardStats {
         ctx: &Context<'_>,
         #[graphql(default = 30)] days: i32,
     ) -> async_graphql::Result<Option<f64>> {
-        let rows = daily(ctx, days).await?;
-        let n: i64 = rows.iter().map(|d| d.resolved).sum();
-        let sum: f64 = rows
-            .iter()
-            .map(|d| d.mean_time_to_resolve_seconds.unwrap_or(0.0) * d.resolved as f64)
-            .sum();
-        Ok((n > 0).then(|| sum / n as f64))
+        Ok(period(ctx, days, 0).await?.mttr)
+    }
+    /// MTTA and MTTR of the last `days` days beside those of the `days`
+    /// days before (the trend); per day, see `daily`.
+    async fn trend(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 30)] days: i32,
+    ) -> async_graphql::Result<Trend> {
+        Ok(Trend {
+            current: period(ctx, days, 0).await?,
+            previous: period(ctx, days, days).await?,
+        })
+    }
+    /// Destination addresses of the most tickets opened in the last `days`
+    /// days, with their CMDB hostname when they had one.
+    async fn top_assets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+        #[graphql(default = 30)] days: i32,
+    ) -> async_graphql::Result<Vec<AssetStats>> {
+        let read = ctx.data::<ReadModels>()?;
+        let since = Utc::now() - chrono::Duration::days(i64::from(days.clamp(1, 366)));
+        Ok(read
+            .top_assets(since, i64::from(first.clamp(0, 100)))
+            .await?
+            .into_iter()
+            .map(|(ip, hostname, tickets, alerts)| AssetStats {
+                destination_ip: ip,
+                hostname,
+                tickets,
+                alerts,
+            })
+            .collect())
+    }
+    /// Dead letters (input that could not be parsed) per hour over the last
+    /// `hours` hours, oldest first; hours without any are left out.
+    async fn dead_letters(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 24)] hours: i32,
+    ) -> async_graphql::Result<Vec<IntervalCount>> {
+        let read = ctx.data::<ReadModels>()?;
+        let since = Utc::now() - chrono::Duration::hours(i64::from(hours.clamp(1, 24 * 31)));
+        Ok(read
+            .dead_letters_per_hour(since)
+            .await?
+            .into_iter()
+            .map(|(start, count)| IntervalCount { start, count })
+            .collect())
     }
     /// Alert rules that opened the most tickets.
     async fn top_rules(
@@ -1229,6 +1267,70 @@ impl DashboardStats {
             })
             .collect())
     }
+}
+
+/// MTTA and MTTR over a period of days.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct PeriodStats {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub opened: i64,
+    pub resolved: i64,
+    pub mtta: Option<f64>,
+    pub mttr: Option<f64>,
+}
+
+/// A period beside the one before it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Trend {
+    pub current: PeriodStats,
+    pub previous: PeriodStats,
+}
+
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AssetStats {
+    pub destination_ip: String,
+    pub hostname: Option<String>,
+    pub tickets: i64,
+    pub alerts: i64,
+}
+
+/// A count in the hour (or interval) starting at `start`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct IntervalCount {
+    pub start: DateTime<Utc>,
+    pub count: i64,
+}
+
+/// The `days` UTC days ending `back` days before today, from the daily
+/// counters: means weighted by each day's count.
+async fn period(ctx: &Context<'_>, days: i32, back: i32) -> QueryResult<PeriodStats> {
+    let read = ctx
+        .data::<ReadModels>()
+        .map_err(|_| QueryError::Internal("no read models in context".into()))?;
+    let days = days.clamp(1, 366);
+    let back = back.clamp(0, 366);
+    let today = Utc::now().date_naive();
+    let to = today - chrono::Duration::days(i64::from(back));
+    let from = to - chrono::Duration::days(i64::from(days - 1));
+    let rows: Vec<_> = read
+        .daily(from)
+        .await?
+        .into_iter()
+        .filter(|d| d.day <= to)
+        .collect();
+    let sum = |f: fn(&crate::store::DailyRow) -> i64| rows.iter().map(f).sum::<i64>();
+    let (acknowledged, resolved) = (sum(|d| d.acknowledged), sum(|d| d.resolved));
+    let ack: f64 = rows.iter().map(|d| d.ack_seconds_sum).sum();
+    let res: f64 = rows.iter().map(|d| d.resolve_seconds_sum).sum();
+    Ok(PeriodStats {
+        from,
+        to,
+        opened: sum(|d| d.opened),
+        resolved,
+        mtta: (acknowledged > 0).then(|| ack / acknowledged as f64),
+        mttr: (resolved > 0).then(|| res / resolved as f64),
+    })
 }
 
 async fn daily(ctx: &Context<'_>, days: i32) -> QueryResult<Vec<DailyStats>> {

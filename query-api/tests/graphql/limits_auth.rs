@@ -512,7 +512,8 @@ async fn schema_offers_the_contract_minimum() {
     for needle in [
         "ticket(id: ID, number: String, minPosition: String): Ticket",
         "tickets(first: Int, after: String, filter: TicketFilter, orderBy: TicketOrder, minPosition: String): TicketConnection!",
-        "ticketHistory(id: ID!): [TicketEvent!]!",
+        // The contract's `ticketHistory(id: ID!)`, with optional paging.
+        "ticketHistory(id: ID!, first: Int, after: String, reverse: Boolean): [TicketEvent!]!",
         "ticketAsOf(id: ID!, at: DateTime, version: Int): Ticket",
         "ticketEvents(afterPosition: String, filter: TicketFilter): TicketEvent!",
         "enum Status",

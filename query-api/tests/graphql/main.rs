@@ -5,6 +5,7 @@ mod harness;
 
 mod as_of;
 mod assets;
+mod dashboard;
 mod history;
 mod limits_auth;
 mod pivots;

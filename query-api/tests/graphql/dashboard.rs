@@ -1,0 +1,94 @@
+//! The dashboard's figures beyond the counters: the MTTA/MTTR trend, the
+//! most affected destinations and dead letters per hour, for every role.
+
+use domain::command::OpenTicket;
+use domain::{Command, Resolution, Role, Severity, Source};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::harness::spawn;
+
+#[tokio::test]
+async fn every_role_sees_the_trend_the_top_assets_and_dead_letters() {
+    let h = spawn().await;
+    let auditor = h.user("audrey", Role::Auditor).await;
+    for (i, ip) in ["10.0.0.5", "10.0.0.5", "10.0.0.9"].iter().enumerate() {
+        let id = Uuid::now_v7();
+        h.exec(
+            id,
+            "audrey",
+            Command::Open(OpenTicket {
+                ticket_id: id,
+                title: format!("alert {i}"),
+                description: String::new(),
+                severity: Severity::High,
+                source: Source::Manual,
+                source_ip: None,
+                destination_ip: ip.parse().ok(),
+                tags: vec![],
+                origin: None,
+            }),
+        )
+        .await;
+        if i == 0 {
+            h.exec(id, "audrey", Command::Start).await;
+            h.exec(
+                id,
+                "audrey",
+                Command::Resolve {
+                    resolution: Some(Resolution::Benign),
+                    summary: "fine".into(),
+                },
+            )
+            .await;
+        }
+    }
+    for reason in ["bad PRI", "bad PRI"] {
+        sqlx::query("INSERT INTO dead_letters (transport, peer, reason, raw) VALUES ('udp', '192.0.2.1', $1, '\\x00')")
+            .bind(reason)
+            .execute(&h.pool)
+            .await
+            .expect("dead letter");
+    }
+    h.project().await;
+
+    let data = h
+        .data(
+            &auditor,
+            "{ stats { openTickets
+                 trend(days: 7) { current { from to opened resolved mtta mttr } previous { opened resolved mtta } }
+                 topAssets(first: 5, days: 7) { destinationIp hostname tickets alerts }
+                 deadLetters(hours: 24) { start count } } }",
+            json!({}),
+        )
+        .await;
+    let stats = &data["stats"];
+    assert_eq!(stats["openTickets"], 2);
+    let current = &stats["trend"]["current"];
+    assert_eq!(current["opened"], 3);
+    assert_eq!(current["resolved"], 1);
+    assert!(
+        current["mtta"].as_f64().is_some_and(|s| s >= 0.0),
+        "{current}"
+    );
+    assert!(
+        current["mttr"].as_f64().is_some_and(|s| s >= 0.0),
+        "{current}"
+    );
+    assert_eq!(stats["trend"]["previous"]["opened"], 0);
+    assert!(stats["trend"]["previous"]["mtta"].is_null());
+    assert_eq!(
+        stats["topAssets"],
+        json!([
+            {"destinationIp": "10.0.0.5", "hostname": null, "tickets": 2, "alerts": 0},
+            {"destinationIp": "10.0.0.9", "hostname": null, "tickets": 1, "alerts": 0},
+        ])
+    );
+    let letters: i64 = stats["deadLetters"]
+        .as_array()
+        .expect("dead letters")
+        .iter()
+        .map(|i| i["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(letters, 2);
+}
