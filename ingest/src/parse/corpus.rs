@@ -483,6 +483,13 @@ fn cef_docs() -> Vec<(&'static str, String, Value)> {
                 "user": "jdoe", "event_time": "2026-11-27T21:06:02Z"})),
         ),
         (
+            "Palo Alto's relayed sample: a relay header and an octet count before RFC 5424",
+            "Nov 27 21:06:03 192.0.2.30 1324 <14>1 2026-11-27T21:06:03.844Z logfwd01 logforwarder - panwlogs - CEF:0|Palo Alto Networks|LF|2.0|USERID|login|3|dtz=UTC rt=Nov 27 2026 21:06:02 duser=jdoe src=10.20.5.77 dst=10.20.1.5".into(),
+            cef(json!({"vendor": "Palo Alto Networks", "product": "LF", "signature": "login",
+                "vendor_severity": "3", "source_ip": "10.20.5.77", "destination_ip": "10.20.1.5",
+                "host": "logfwd01", "user": "jdoe", "event_time": "2026-11-27T21:06:02Z"})),
+        ),
+        (
             "Trellix's relayed sample: RFC 3339 and an address before CEF",
             "2026-11-27T10:50:00.546Z 192.0.2.5 CEF:0|Trellix|ESM|11.6|277-2121969963|TCP_NC_MISS|2| start=1795776600000 cnt=1 dst=203.0.113.114 dpt=80 src=10.20.5.16 suser=jsmith".into(),
             cef(json!({"vendor": "Trellix", "product": "ESM", "signature": "TCP_NC_MISS",

@@ -346,9 +346,18 @@ fn envelope(text: &str, mut header: Header, ctx: &ParseContext, nested_pri: bool
         body = msg;
         headers += 1;
     }
-    if nested_pri && headers > 0 && has_pri(body) {
+    // A relay that wrote TCP frames to a file may leave their octet count
+    // between its header and the original (`… relay01 1324 <14>1 …`).
+    let framed = body
+        .split_once(' ')
+        .filter(|(n, rest)| {
+            !n.is_empty() && n.len() <= 5 && n.bytes().all(|b| b.is_ascii_digit()) && has_pri(rest)
+        })
+        .map(|(_, rest)| rest);
+    let inner_pri = framed.or(has_pri(body).then_some(body));
+    if let (true, true, Some(original)) = (nested_pri, headers > 0, inner_pri) {
         // `<relay header> <PRI>original`: the original message, whole.
-        if let Ok(e) = after_pri(body, header.clone(), ctx, false) {
+        if let Ok(e) = after_pri(original, header.clone(), ctx, false) {
             return e;
         }
     }
