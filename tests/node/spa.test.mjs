@@ -23,7 +23,9 @@ import {
 } from './spa-helpers.mjs';
 
 const es = UI.es;
-const LIVE_BOUND_MS = 10_000;
+// A liveness bound, not a latency target (bench/spa.sh measures that): generous
+// because a loaded 2-core machine once took longer than 10 s.
+const LIVE_BOUND_MS = 20_000;
 
 describe('analysts SPA', () => {
   let server;
