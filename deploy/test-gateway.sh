@@ -56,7 +56,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 https_port=$(port); http_port=$(port)
 db="ticketera_gateway_$(date +%s%N)"
 psql -q "$server/postgres" -c "CREATE DATABASE \"$db\"" >/dev/null
-export DATABASE_URL="$server/$db" TICKETERA_ADMIN_PASSWORD="gateway-admin-password" RUST_LOG=warn TICKETERA_WEB_DIR="$work/web"
+export DATABASE_URL="$server/$db" TICKETERA_ADMIN_PASSWORD="gateway-admin-password" RUST_LOG=warn TICKETERA_WEB_DIR="$work/web" TICKETERA_TRUSTED_PROXIES=127.0.0.1/32
 "$bin" migrate >"$work/migrate.log" 2>&1 || { cat "$work/migrate.log"; exit 1; }
 declare -A ports
 for svc in command-api query-api ingest; do

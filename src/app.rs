@@ -10,7 +10,7 @@ use command_api::AppState;
 use platform::auth::tokens::{TokenKeys, TokenSettings};
 use platform::config::Settings;
 use platform::event_store::TicketStore;
-use platform::http::middleware::{request_id, track_metrics};
+use platform::http::middleware::{client_addr, request_id, track_metrics, TrustedProxies};
 use platform::http::shutdown::Shutdown;
 use platform::identity::Identity;
 use platform::services::PgTicketServices;
@@ -84,7 +84,7 @@ pub fn router(c: &Components) -> Router {
 /// path still gets a problem 404).
 fn with_spa(router: Router, c: &Components) -> Router {
     let spa = platform::http::static_files::spa(c.state.settings.web_dir.clone());
-    plumbing(router.merge(spa))
+    plumbing(router.merge(spa), &c.state.settings)
 }
 
 /// `ticketera ingest`: the webhook, CMDB and dead-letter routes with health
@@ -94,20 +94,26 @@ pub fn ingest_router(c: &Components) -> Router {
     let router = Router::new()
         .merge(ingest::http::router(c.ingest.clone()))
         .merge(platform::http::health::router(c.pool.clone(), metrics));
-    with_plumbing(router)
+    with_plumbing(router, &c.state.settings)
 }
 
 /// What every HTTP surface of the binary has: a problem 404 for unknown
 /// paths, metrics by route template, request ids, and panic containment.
-pub fn with_plumbing(router: Router) -> Router {
-    plumbing(router.fallback(|| async { platform::http::ApiError::not_found("resource") }))
+pub fn with_plumbing(router: Router, settings: &Settings) -> Router {
+    plumbing(
+        router.fallback(|| async { platform::http::ApiError::not_found("resource") }),
+        settings,
+    )
 }
 
-/// Metrics by route template, request ids and panic containment.
-fn plumbing(router: Router) -> Router {
+/// Metrics by route template, the client's address (trusted proxies
+/// applied), request ids and panic containment.
+fn plumbing(router: Router, settings: &Settings) -> Router {
+    let proxies = Arc::new(TrustedProxies(settings.trusted_proxies.clone()));
     router
         .route_layer(axum::middleware::from_fn(track_metrics))
         .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn_with_state(proxies, client_addr))
         // A bug must not take the process down with it: answer an opaque 500.
         .layer(CatchPanicLayer::custom(|_| {
             platform::http::ApiError::internal("handler panicked").into_response()

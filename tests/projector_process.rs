@@ -107,6 +107,7 @@ async fn write_events(pool: &PgPool, n: usize) {
         command_id: Uuid::new_v4(),
         correlation_id: "process-test".into(),
         channel: Channel::Api,
+        client_addr: None,
     };
     let run = |id: Uuid, command: domain::Command| {
         let (store, ctx) = (store.clone(), ctx.clone());

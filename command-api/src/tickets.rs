@@ -165,6 +165,7 @@ async fn run(
         command_id: Uuid::new_v4(),
         correlation_id: principal.request_id.clone(),
         channel: channel(headers),
+        client_addr: principal.client_addr.map(|a| a.to_string()),
     };
     let actor = domain::Actor {
         name: principal.name.clone(),

@@ -2,17 +2,16 @@
 //! `client_credentials` for integrations, `refresh_token` with rotation and
 //! reuse detection. Plus logout and the public JWKS.
 
-use std::net::SocketAddr;
-
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::Duration;
 use domain::ActorKind;
+use platform::http::middleware::ClientAddr;
 use platform::http::ApiError;
 use platform::identity::{PasswordCheck, RefreshError};
 use serde::{Deserialize, Serialize};
@@ -183,7 +182,7 @@ fn urlencoding_decode(s: &str) -> Option<String> {
 )]
 pub async fn token(
     State(state): State<AppState>,
-    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
@@ -204,9 +203,8 @@ pub async fn token(
     }
     let form: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|_| OAuthError::invalid_request("the form could not be parsed"))?;
-    let address = connect
-        .map(|c| c.0 .0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    // The client behind the gateway (trusted proxies applied at the edge).
+    let address = client.to_string();
     let session = Session::of(&state, &headers)?;
     match form.grant_type.as_deref() {
         Some("password") => password_grant(&state, form, &address, session).await,
@@ -301,20 +299,30 @@ async fn password_grant(
         ));
     };
     let s = &state.settings;
-    let keys = [
-        (
-            format!("user:{}", username.trim().to_lowercase()),
+    let address_key = format!("addr:{address}");
+    // A name that no account can have costs the address an attempt and
+    // leaves no row of its own (nor an argon2 hash) behind.
+    let account = platform::identity::validate_username(&username)
+        .ok()
+        .map(|u| u.to_lowercase());
+    // The account is counted per address: failures from one address never
+    // lock the account's owner out from another.
+    let mut keys = vec![(address_key.clone(), s.login_max_failures_per_address)];
+    if let Some(account) = &account {
+        keys.push((
+            format!("user:{account}|{address_key}"),
             s.login_max_failures_per_account,
-        ),
-        (format!("addr:{address}"), s.login_max_failures_per_address),
-    ];
+        ));
+    }
+    // Counted first, then decided: parallel guesses cannot all pass.
     if let Some(wait) = state
         .identity
-        .throttled(&keys)
+        .count_attempt(&keys)
         .await
         .map_err(ApiError::from)?
     {
         login_outcome("password", "throttled");
+        tracing::info!(client = %address, "login throttled");
         return Err(OAuthError {
             retry_after: Some(wait),
             ..OAuthError::new(
@@ -324,12 +332,15 @@ async fn password_grant(
             )
         });
     }
-    let user = state
-        .identity
-        .authenticate_password(username.trim(), &password)
-        .await
-        .map_err(ApiError::from)?;
-    let user = match user {
+    let check = match &account {
+        Some(account) => state
+            .identity
+            .authenticate_password(account, &password)
+            .await
+            .map_err(ApiError::from)?,
+        None => PasswordCheck::Invalid,
+    };
+    let user = match check {
         PasswordCheck::Valid(user) => user,
         PasswordCheck::Disabled(user) => {
             // Only who knows the password learns that the account is disabled.
@@ -340,22 +351,20 @@ async fn password_grant(
             );
         }
         PasswordCheck::Invalid => {
-            state
-                .identity
-                .record_failure(&keys)
-                .await
-                .map_err(ApiError::from)?;
+            // Already counted.
             login_outcome("password", "failed");
             // One answer for unknown user and wrong password.
             return Err(OAuthError::invalid_grant("invalid username or password")
                 .because("invalid_credentials"));
         }
     };
-    state
-        .identity
-        .clear_failures(&keys[0].0)
-        .await
-        .map_err(ApiError::from)?;
+    if let Some((account_key, _)) = keys.get(1) {
+        state
+            .identity
+            .attempt_succeeded(account_key, &address_key)
+            .await
+            .map_err(ApiError::from)?;
+    }
     let (access, _) = state
         .keys
         .issue(&user.username, ActorKind::User, &[user.role])
@@ -425,7 +434,11 @@ async fn refresh_grant(
     let ttl = Duration::seconds(state.settings.refresh_token_ttl_secs);
     match state
         .identity
-        .rotate_refresh(&token, ttl)
+        .rotate_refresh(
+            &token,
+            ttl,
+            Duration::seconds(state.settings.refresh_session_max_secs),
+        )
         .await
         .map_err(ApiError::from)?
     {

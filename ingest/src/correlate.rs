@@ -190,6 +190,7 @@ fn context(channel: Channel) -> CommandContext {
         command_id,
         correlation_id: format!("ingest-{command_id}"),
         channel,
+        client_addr: None,
     }
 }
 

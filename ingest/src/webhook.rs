@@ -184,10 +184,17 @@ pub async fn webhook(
     req: Request,
 ) -> Result<Response, ApiError> {
     caller.require(Action::RaiseAlert)?;
+    // The client behind the gateway, as the HTTP edge computed it.
     let peer = req
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
+        .get::<platform::http::middleware::ClientAddr>()
+        .and_then(|c| c.0)
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+        .map(|ip| ip.to_string());
     let (parts, body) = req.into_parts();
     let kind = body_kind(&parts.headers)?;
     let settings = &ingest.settings;

@@ -28,6 +28,11 @@ pub struct Settings {
     pub admin_password: Option<SecretString>,
     /// `TICKETERA_CORS_ORIGINS`: comma-separated origins allowed cross-origin; none by default.
     pub cors_origins: Vec<String>,
+    /// `TICKETERA_TRUSTED_PROXIES`: comma-separated CIDRs (or addresses) of
+    /// the gateways in front of the service; from them the right-most
+    /// untrusted `X-Forwarded-For` entry is the client. None by default:
+    /// the TCP peer is the client and `X-Forwarded-For` is ignored.
+    pub trusted_proxies: Vec<ipnetwork::IpNetwork>,
     /// `TICKETERA_TOKEN_ISSUER`, default `ticketera`.
     pub token_issuer: String,
     /// `TICKETERA_TOKEN_AUDIENCE`, default `ticketera`.
@@ -36,6 +41,10 @@ pub struct Settings {
     pub access_token_ttl_secs: i64,
     /// `TICKETERA_REFRESH_TOKEN_TTL_SECS`, default 8 hours.
     pub refresh_token_ttl_secs: i64,
+    /// `TICKETERA_REFRESH_SESSION_MAX_SECS`, default 24 hours: a refresh
+    /// family (one sign-in) ends this long after the sign-in, however often
+    /// it was refreshed.
+    pub refresh_session_max_secs: i64,
     /// `TICKETERA_BODY_LIMIT_BYTES`, default 1 MiB.
     pub body_limit_bytes: usize,
     /// `TICKETERA_DB_MAX_CONNECTIONS`, default 16.
@@ -247,6 +256,25 @@ where
     }
 }
 
+/// A comma-separated list of CIDRs (a bare address is one host).
+pub fn parse_networks(text: &str) -> Result<Vec<ipnetwork::IpNetwork>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnetwork::IpNetwork>()
+                .map_err(|e| format!("'{s}': {e}"))
+        })
+        .collect()
+}
+
+fn networks(name: &'static str) -> Result<Vec<ipnetwork::IpNetwork>, ConfigError> {
+    match var(name) {
+        None => Ok(vec![]),
+        Some(v) => parse_networks(&v).map_err(|reason| ConfigError { name, reason }),
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, ConfigError> {
         let access_token_ttl_secs = parsed("TICKETERA_ACCESS_TOKEN_TTL_SECS", 900i64)?;
@@ -292,10 +320,12 @@ impl Settings {
                         .collect()
                 })
                 .unwrap_or_default(),
+            trusted_proxies: networks("TICKETERA_TRUSTED_PROXIES")?,
             token_issuer: var("TICKETERA_TOKEN_ISSUER").unwrap_or_else(|| "ticketera".into()),
             token_audience: var("TICKETERA_TOKEN_AUDIENCE").unwrap_or_else(|| "ticketera".into()),
             access_token_ttl_secs,
             refresh_token_ttl_secs: parsed("TICKETERA_REFRESH_TOKEN_TTL_SECS", 8 * 3600i64)?,
+            refresh_session_max_secs: parsed("TICKETERA_REFRESH_SESSION_MAX_SECS", 24 * 3600i64)?,
             body_limit_bytes: parsed("TICKETERA_BODY_LIMIT_BYTES", 1024 * 1024usize)?,
             db_max_connections: parsed("TICKETERA_DB_MAX_CONNECTIONS", 16u32)?,
             log_json,
@@ -332,10 +362,12 @@ impl Settings {
             syslog_tcp_addr: SocketAddr::from(([127, 0, 0, 1], 5514)),
             admin_password: None,
             cors_origins: vec![],
+            trusted_proxies: vec![],
             token_issuer: "ticketera".into(),
             token_audience: "ticketera".into(),
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 8 * 3600,
+            refresh_session_max_secs: 24 * 3600,
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,
             log_json: false,

@@ -57,6 +57,9 @@ pub struct CommandContext {
     pub command_id: Uuid,
     pub correlation_id: String,
     pub channel: Channel,
+    /// The client's address (behind trusted proxies, the one they saw);
+    /// none for work the system does itself.
+    pub client_addr: Option<String>,
 }
 
 impl CommandContext {
@@ -66,14 +69,18 @@ impl CommandContext {
             ActorKind::Client => "client",
             ActorKind::System => "system",
         };
-        serde_json::json!({
+        let mut meta = serde_json::json!({
             "actor": self.actor,
             "actor_kind": kind,
             "command_id": self.command_id.to_string(),
             "correlation_id": self.correlation_id,
             "channel": self.channel.as_str(),
             "occurred_at": occurred_at.to_rfc3339(),
-        })
+        });
+        if let (Some(addr), Some(map)) = (&self.client_addr, meta.as_object_mut()) {
+            map.insert("client_addr".into(), Value::String(addr.clone()));
+        }
+        meta
     }
 }
 

@@ -18,6 +18,18 @@ pub const PASSWORD_MAX: usize = 1024;
 /// Window over which failed logins are counted.
 const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 
+/// One attempt more on each key ($1), a window ($2 seconds) restarting when
+/// it is over; the counts after, with their window's age in seconds.
+const COUNT_ATTEMPT: &str = "
+INSERT INTO login_failures (key, failures, window_start)
+SELECT k, 1, now() FROM unnest($1::text[]) AS k
+ON CONFLICT (key) DO UPDATE SET
+  failures = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
+                  THEN 1 ELSE login_failures.failures + 1 END,
+  window_start = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
+                  THEN now() ELSE login_failures.window_start END
+RETURNING key, failures, extract(epoch FROM now() - window_start)::float8";
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error("a user named '{0}' already exists")]
@@ -200,6 +212,25 @@ pub fn validate_password(password: &str) -> Result<(), IdentityError> {
 
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
+}
+
+async fn insert_refresh_on(
+    conn: &mut sqlx::PgConnection,
+    username: &str,
+    family: Uuid,
+    ttl: Duration,
+) -> Result<String, IdentityError> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = format!("rt_{}", hex::encode(bytes));
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, username, expires_at) VALUES ($1, $2, $3, now() + $4)")
+        .bind(token_hash(&token))
+        .bind(family)
+        .bind(username)
+        .bind(ttl)
+        .execute(conn)
+        .await?;
+    Ok(token)
 }
 
 #[derive(Clone)]
@@ -603,63 +634,97 @@ impl Identity {
         family: Uuid,
         ttl: Duration,
     ) -> Result<String, IdentityError> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let token = format!("rt_{}", hex::encode(bytes));
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, family_id, username, expires_at) VALUES ($1, $2, $3, now() + $4)")
-            .bind(token_hash(&token))
-            .bind(family)
-            .bind(username)
-            .bind(ttl)
-            .execute(&self.pool)
-            .await?;
-        Ok(token)
+        let mut conn = self.pool.acquire().await?;
+        insert_refresh_on(&mut conn, username, family, ttl).await
     }
 
-    /// Spends a refresh token and issues its successor. A spent token seen
-    /// again means it leaked: the whole family is revoked.
+    /// Spends a refresh token and issues its successor, in one transaction.
+    /// The owner's row is locked first (`FOR SHARE`, the order
+    /// `change_user` takes), then the token (`FOR UPDATE`): a role change,
+    /// disable, password reset or logout either comes before and refuses
+    /// the successor, or waits and revokes it. A spent token seen again
+    /// means it leaked: the whole family is revoked. A family older than
+    /// `family_max` is over, however often it was refreshed.
     pub async fn rotate_refresh(
         &self,
         token: &str,
         ttl: Duration,
+        family_max: Duration,
     ) -> Result<Result<(User, String), RefreshError>, IdentityError> {
+        let hash = token_hash(token);
         let mut tx = self.pool.begin().await?;
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT username FROM refresh_tokens WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(owner) = owner else {
+            return Ok(Err(RefreshError::Invalid));
+        };
+        let user = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE lower(username) = lower($1) FOR SHARE"
+        ))
+        .bind(&owner)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(user_from)
+        .transpose()?;
         let row = sqlx::query(
-            "UPDATE refresh_tokens SET spent_at = now()
-              WHERE token_hash = $1 AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-              RETURNING family_id, username",
+            "SELECT family_id, spent_at IS NOT NULL AS spent, revoked_at IS NOT NULL AS revoked,
+                    expires_at > now() AS live, issued_at
+               FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
         )
-        .bind(token_hash(token))
+        .bind(&hash)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else {
-            let reused: Option<Uuid> = sqlx::query_scalar(
-                "UPDATE refresh_tokens SET revoked_at = now()
-                  WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL)
-                    AND revoked_at IS NULL
-                  RETURNING family_id",
-            )
-            .bind(token_hash(token))
-            .fetch_optional(&mut *tx)
-            .await?;
-            let spent: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL)")
-                .bind(token_hash(token))
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            if reused.is_some() || spent {
-                tracing::warn!("refresh token reuse detected: family revoked");
-                return Ok(Err(RefreshError::Reused));
-            }
             return Ok(Err(RefreshError::Invalid));
         };
         let family: Uuid = row.try_get("family_id")?;
-        let username: String = row.try_get("username")?;
-        tx.commit().await?;
-        let Some(user) = self.get_user(&username).await?.filter(|u| u.enabled) else {
-            return Ok(Err(RefreshError::Invalid));
+        if row.try_get::<bool, _>("spent")? {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+            )
+            .bind(family)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            tracing::warn!("refresh token reuse detected: family revoked");
+            return Ok(Err(RefreshError::Reused));
+        }
+        // A statement of its own, after the lock: it sees what committed while we waited.
+        let (family_revoked, family_age): (bool, f64) = sqlx::query_as(
+            "SELECT bool_or(revoked_at IS NOT NULL), extract(epoch FROM now() - min(issued_at))::float8
+               FROM refresh_tokens WHERE family_id = $1",
+        )
+        .bind(family)
+        .fetch_one(&mut *tx)
+        .await?;
+        let issued_at: DateTime<Utc> = row.try_get("issued_at")?;
+        let refused = row.try_get::<bool, _>("revoked")?
+            || !row.try_get::<bool, _>("live")?
+            || family_revoked
+            || family_age > family_max.num_seconds() as f64;
+        let user = match user {
+            Some(u) if !refused && u.enabled && issued_at >= u.tokens_valid_after => u,
+            _ => {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+                )
+                .bind(family)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(Err(RefreshError::Invalid));
+            }
         };
-        let next = self.insert_refresh(&user.username, family, ttl).await?;
+        sqlx::query("UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1")
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+        let next = insert_refresh_on(&mut tx, &user.username, family, ttl).await?;
+        tx.commit().await?;
         Ok(Ok((user, next)))
     }
 
@@ -723,48 +788,49 @@ impl Identity {
         Ok(live.unwrap_or(false))
     }
 
-    /// Seconds to wait when any of the keys has too many recent failures.
-    pub async fn throttled(&self, keys: &[(String, i32)]) -> Result<Option<i64>, IdentityError> {
+    /// Counts a login attempt against every key first, atomically (one
+    /// `INSERT … ON CONFLICT … RETURNING`), then decides: the seconds to
+    /// wait when any key is now past its limit. Parallel guesses each get
+    /// their own count, so no more than the limit are ever checked. The
+    /// attempt stays counted as a failure until [`Identity::attempt_succeeded`].
+    pub async fn count_attempt(
+        &self,
+        keys: &[(String, i32)],
+    ) -> Result<Option<i64>, IdentityError> {
+        let names: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        let rows: Vec<(String, i32, f64)> = sqlx::query_as(COUNT_ATTEMPT)
+            .bind(&names)
+            .bind(THROTTLE_WINDOW_SECS as f64)
+            .fetch_all(&self.pool)
+            .await?;
         let mut wait = None;
-        for (key, max) in keys {
-            let row: Option<(i32, DateTime<Utc>)> =
-                sqlx::query_as("SELECT failures, window_start FROM login_failures WHERE key = $1")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await?;
-            if let Some((failures, start)) = row {
-                let left = THROTTLE_WINDOW_SECS - (Utc::now() - start).num_seconds();
-                if failures >= *max && left > 0 {
-                    wait = Some(wait.unwrap_or(0).max(left));
-                }
+        for (key, failures, age) in rows {
+            let Some((_, max)) = keys.iter().find(|(k, _)| *k == key) else {
+                continue;
+            };
+            let left = THROTTLE_WINDOW_SECS - age as i64;
+            if failures > *max && left > 0 {
+                wait = Some(wait.unwrap_or(0).max(left));
             }
         }
         Ok(wait)
     }
 
-    pub async fn record_failure(&self, keys: &[(String, i32)]) -> Result<(), IdentityError> {
-        for (key, _) in keys {
-            sqlx::query(
-                "INSERT INTO login_failures (key, failures, window_start) VALUES ($1, 1, now())
-                 ON CONFLICT (key) DO UPDATE SET
-                   failures = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
-                                   THEN 1 ELSE login_failures.failures + 1 END,
-                   window_start = CASE WHEN login_failures.window_start < now() - make_interval(secs => $2)
-                                   THEN now() ELSE login_failures.window_start END",
-            )
-            .bind(key)
-            .bind(THROTTLE_WINDOW_SECS as f64)
-            .execute(&self.pool)
-            .await?;
-        }
-        Ok(())
-    }
-
-    pub async fn clear_failures(&self, key: &str) -> Result<(), IdentityError> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
+    /// A counted attempt was right: the account's count is cleared, the
+    /// address's given back.
+    pub async fn attempt_succeeded(
+        &self,
+        clear: &str,
+        give_back: &str,
+    ) -> Result<(), IdentityError> {
+        sqlx::query(
+            "WITH cleared AS (DELETE FROM login_failures WHERE key = $1)
+             UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE key = $2",
+        )
+        .bind(clear)
+        .bind(give_back)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -38,6 +38,9 @@ pub struct Principal {
     pub roles: Vec<Role>,
     pub claims: Claims,
     pub request_id: String,
+    /// The client's address, trusted proxies applied (see
+    /// [`super::middleware::ClientAddr`]); recorded in event metadata.
+    pub client_addr: Option<std::net::IpAddr>,
 }
 
 impl Principal {
@@ -72,12 +75,17 @@ where
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default();
+        let client_addr = parts
+            .extensions
+            .get::<super::middleware::ClientAddr>()
+            .and_then(|c| c.0);
         Ok(Principal {
             name: claims.sub.clone(),
             kind: claims.kind,
             roles: claims.roles.clone(),
             claims,
             request_id,
+            client_addr,
         })
     }
 }

@@ -61,6 +61,7 @@ impl Commands {
             command_id: Uuid::new_v4(),
             correlation_id: format!("test-{}", Uuid::new_v4().simple()),
             channel: Channel::Api,
+            client_addr: None,
         };
         let command = TicketCommand {
             actor: Actor::user(actor),

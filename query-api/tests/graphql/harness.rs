@@ -135,6 +135,7 @@ impl Harness {
             command_id: Uuid::new_v4(),
             correlation_id: "test".into(),
             channel: platform::event_store::Channel::Api,
+            client_addr: None,
         };
         let (outcome, _) = self
             .store

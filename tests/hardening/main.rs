@@ -1,0 +1,9 @@
+//! Issue 10, the hardening: each hole reproduced against the real router
+//! on a real socket (each test with its own Postgres database), then closed.
+
+#[allow(dead_code)]
+#[path = "../api/helpers.rs"]
+mod helpers;
+
+mod refresh;
+mod throttle;
