@@ -11,6 +11,9 @@
 //!   `resolve_seconds_sum / resolved`.
 //! - `rules`: per alert rule, tickets opened from it and the sum of their
 //!   alert counts (top alert rules).
+//! - `alerts_hourly`: alerts per UTC hour of the event that carried them
+//!   (ingest throughput): a ticket opened from an alert is one, a
+//!   correlated batch its `count`, a SIEM incident update one.
 //! - `ticket_state`: what the counters need to know of each ticket.
 //!
 //! A batch folds its events into deltas in memory and adds them with one
@@ -20,7 +23,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, DurationRound, NaiveDate, TimeDelta, Utc};
 use domain::{Severity, Status, TicketEvent};
 use platform::event_store::StoredEvent;
 use sqlx::{PgConnection, Row};
@@ -66,6 +69,7 @@ pub(crate) struct StatsModel {
     open: BTreeMap<(Status, Severity), i64>,
     daily: BTreeMap<NaiveDate, Daily>,
     rules: BTreeMap<String, RuleDelta>,
+    alerts: BTreeMap<DateTime<Utc>, i64>,
 }
 
 fn whole_seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
@@ -145,6 +149,12 @@ impl StatsModel {
         self.daily.entry(at.date_naive()).or_default()
     }
 
+    fn alerts_at(&mut self, at: DateTime<Utc>, n: i64) {
+        // Truncating to the hour cannot fail for any time an event can hold.
+        let hour = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);
+        *self.alerts.entry(hour).or_default() += n;
+    }
+
     pub(crate) fn apply(&mut self, e: &StoredEvent) -> Result<(), ProjectorError> {
         let Some(id) = ticket_id(e) else {
             return Ok(());
@@ -176,6 +186,9 @@ impl StatsModel {
             );
             self.move_open(None, Some((Status::New, *severity)));
             self.day(at).opened += 1;
+            if alert_count > 0 {
+                self.alerts_at(at, alert_count);
+            }
             if let Some(rule) = rule_name {
                 let r = self.rules.entry(rule).or_default();
                 r.tickets += 1;
@@ -210,8 +223,10 @@ impl StatsModel {
             TicketEvent::SeverityChanged { to, .. } => next.severity = *to,
             TicketEvent::AlertsCorrelated { batch, .. } => {
                 next.alert_count = next.alert_count.saturating_add(count(batch.count));
+                self.alerts_at(at, count(batch.count));
             }
             TicketEvent::SiemIncidentUpdated { repeat_count, .. } => {
+                self.alerts_at(at, 1);
                 // The aggregate records it on a CLOSED ticket without change.
                 if state.status != Status::Closed {
                     next.alert_count = match repeat_count {
@@ -268,11 +283,13 @@ impl StatsModel {
             open: std::mem::take(&mut self.open),
             daily: std::mem::take(&mut self.daily),
             rules: std::mem::take(&mut self.rules),
+            alerts: std::mem::take(&mut self.alerts),
         };
         let empty = batch.states.is_empty()
             && batch.open.is_empty()
             && batch.daily.is_empty()
-            && batch.rules.is_empty();
+            && batch.rules.is_empty()
+            && batch.alerts.is_empty();
         (!empty).then_some(batch)
     }
 
@@ -290,6 +307,7 @@ pub(crate) struct StatsBatch {
     open: BTreeMap<(Status, Severity), i64>,
     daily: BTreeMap<NaiveDate, Daily>,
     rules: BTreeMap<String, RuleDelta>,
+    alerts: BTreeMap<DateTime<Utc>, i64>,
 }
 
 impl StatsBatch {
@@ -380,6 +398,18 @@ impl StatsBatch {
             .bind(rules.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>())
             .bind(rules.iter().map(|(_, d)| d.tickets).collect::<Vec<_>>())
             .bind(rules.iter().map(|(_, d)| d.alerts).collect::<Vec<_>>())
+            .execute(&mut *conn)
+            .await?;
+        }
+
+        if !self.alerts.is_empty() {
+            sqlx::query(
+                "INSERT INTO alerts_hourly (hour, alerts)
+                 SELECT * FROM UNNEST($1::timestamptz[], $2::int8[])
+                 ON CONFLICT (hour) DO UPDATE SET alerts = alerts_hourly.alerts + EXCLUDED.alerts",
+            )
+            .bind(self.alerts.keys().copied().collect::<Vec<_>>())
+            .bind(self.alerts.values().copied().collect::<Vec<_>>())
             .execute(&mut *conn)
             .await?;
         }

@@ -489,6 +489,18 @@ impl ReadModels {
             .await?)
     }
 
+    /// Alerts per hour since `since` (ingest throughput, from the `stats`
+    /// projection).
+    pub async fn alerts_per_hour(
+        &self,
+        since: DateTime<Utc>,
+    ) -> QueryResult<Vec<(DateTime<Utc>, i64)>> {
+        Ok(sqlx::query_as(ALERTS_PER_HOUR)
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     pub async fn top_rules(&self, limit: i64) -> QueryResult<Vec<(String, i64, i64)>> {
         Ok(sqlx::query_as(
             "SELECT rule_name, tickets, alerts FROM rm_stats.rules
@@ -507,6 +519,8 @@ const TOP_ASSETS: &str = "SELECT host(destination_ip) AS ip, max(asset ->> 'host
   WHERE created_at >= $1 AND destination_ip IS NOT NULL
   GROUP BY destination_ip
   ORDER BY tickets DESC, alerts DESC, ip LIMIT $2";
+const ALERTS_PER_HOUR: &str = "SELECT hour, alerts FROM rm_stats.alerts_hourly
+  WHERE hour >= date_trunc('hour', $1::timestamptz) AND alerts > 0 ORDER BY hour";
 const DEAD_LETTERS_PER_HOUR: &str = "SELECT date_trunc('hour', received_at) AS hour, count(*)
    FROM dead_letters WHERE received_at >= $1 GROUP BY 1 ORDER BY 1";
 

@@ -1249,6 +1249,24 @@ impl DashboardStats {
             .map(|(start, count)| IntervalCount { start, count })
             .collect())
     }
+    /// Alerts received per hour (ingest throughput) over the last `hours`
+    /// hours, oldest first, by the hour the alert occurred; hours without
+    /// any are left out. A ticket opened from an alert counts one, a
+    /// correlated batch its count, a SIEM incident update one.
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 24)] hours: i32,
+    ) -> async_graphql::Result<Vec<IntervalCount>> {
+        let read = ctx.data::<ReadModels>()?;
+        let since = Utc::now() - chrono::Duration::hours(i64::from(hours.clamp(1, 24 * 31)));
+        Ok(read
+            .alerts_per_hour(since)
+            .await?
+            .into_iter()
+            .map(|(start, count)| IntervalCount { start, count })
+            .collect())
+    }
     /// Alert rules that opened the most tickets.
     async fn top_rules(
         &self,

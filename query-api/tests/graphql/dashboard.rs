@@ -92,3 +92,71 @@ async fn every_role_sees_the_trend_the_top_assets_and_dead_letters() {
         .sum();
     assert_eq!(letters, 2);
 }
+
+/// Ingest throughput: an alert that opened a ticket counts one, a
+/// correlated batch its count; a ticket opened by hand counts none.
+#[tokio::test]
+async fn alerts_per_hour_count_every_alert_received() {
+    let h = spawn().await;
+    let lead = h.user("lena", Role::Lead).await;
+    let now = chrono::Utc::now();
+    let from_alert = Uuid::now_v7();
+    h.exec(
+        from_alert,
+        "lena",
+        Command::Open(OpenTicket {
+            ticket_id: from_alert,
+            title: "brute force".into(),
+            description: String::new(),
+            severity: Severity::High,
+            source: Source::Syslog,
+            source_ip: None,
+            destination_ip: None,
+            tags: vec![],
+            origin: Some(domain::command::AlertOrigin {
+                rule_name: Some("ips".into()),
+                ..Default::default()
+            }),
+        }),
+    )
+    .await;
+    h.exec(
+        from_alert,
+        "lena",
+        Command::CorrelateAlerts(domain::command::AlertBatch {
+            count: 4,
+            first_seen: now,
+            last_seen: now,
+            samples: vec![],
+        }),
+    )
+    .await;
+    let by_hand = Uuid::now_v7();
+    h.exec(
+        by_hand,
+        "lena",
+        Command::Open(OpenTicket {
+            ticket_id: by_hand,
+            title: "phone call".into(),
+            description: String::new(),
+            severity: Severity::Low,
+            source: Source::Manual,
+            source_ip: None,
+            destination_ip: None,
+            tags: vec![],
+            origin: None,
+        }),
+    )
+    .await;
+    h.project().await;
+    let data = h
+        .data(
+            &lead,
+            "{ stats { alerts(hours: 24) { start count } } }",
+            json!({}),
+        )
+        .await;
+    let hours = data["stats"]["alerts"].as_array().expect("alerts");
+    let total: i64 = hours.iter().filter_map(|i| i["count"].as_i64()).sum();
+    assert_eq!(total, 5, "{hours:?}");
+}
