@@ -42,7 +42,21 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
     let services = Arc::new(PgTicketServices::new(pool.clone()));
     let store = TicketStore::new(pool.clone(), services);
     let identity = Identity::new(pool.clone());
-    let query = query_api::QueryApi::new(store.clone(), identity.clone(), keys.clone(), &settings);
+    let mut options = query_api::Options::from_settings(&settings);
+    if let Some(url) = &settings.read_database_url {
+        options.read_pool = Some(
+            platform::db::connect(url, settings.db_max_connections)
+                .await
+                .context("connecting to the read replica (TICKETERA_READ_DATABASE_URL)")?,
+        );
+    }
+    let query = query_api::QueryApi::with_options(
+        store.clone(),
+        identity.clone(),
+        keys.clone(),
+        &settings,
+        options,
+    );
     let ingest = ingest::Ingest::start(
         &settings.ingest,
         pool.clone(),

@@ -16,6 +16,11 @@ pub struct ConfigError {
 pub struct Settings {
     /// `DATABASE_URL`; unset means a private cluster under `data_dir`.
     pub database_url: Option<SecretString>,
+    /// `TICKETERA_READ_DATABASE_URL`: a hot standby of that database that
+    /// the GraphQL API reads its read models from; requests with a minimum
+    /// position still read the primary (deploy/README.md, "The database and
+    /// read-your-writes"). Unset: everything reads the primary.
+    pub read_database_url: Option<SecretString>,
     /// `TICKETERA_DATA_DIR`, default `./.ticketera`.
     pub data_dir: PathBuf,
     /// `TICKETERA_HTTP_ADDR`, default `127.0.0.1:8080`.
@@ -296,6 +301,7 @@ impl Settings {
         };
         Ok(Settings {
             database_url: var("DATABASE_URL").map(SecretString::from),
+            read_database_url: var("TICKETERA_READ_DATABASE_URL").map(SecretString::from),
             data_dir: var("TICKETERA_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./.ticketera")),
@@ -356,6 +362,7 @@ impl Settings {
     fn defaults() -> Self {
         Settings {
             database_url: None,
+            read_database_url: None,
             data_dir: PathBuf::from("./.ticketera"),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             syslog_udp_addr: SocketAddr::from(([127, 0, 0, 1], 5514)),

@@ -247,7 +247,18 @@ async fn execute(
 ) -> Response {
     let viewer = Viewer::from_claims(&claims);
     let with_data = |req: GqlRequest| {
+        let primary = api
+            .inner
+            .primary_read
+            .as_ref()
+            .filter(|_| min.is_some() || asks_min_position(&req));
         let req = req.data(viewer.clone());
+        // Request data comes before the schema's: every field of this
+        // request reads the primary, where the wait's checkpoint is.
+        let req = match primary {
+            Some(read) => req.data(read.clone()),
+            None => req,
+        };
         match min {
             Some(m) => req.data(m),
             None => req,
@@ -284,6 +295,13 @@ async fn execute(
             json_response(StatusCode::OK, mode, &Value::Array(bodies))
         }
     }
+}
+
+/// The operation names a `minPosition` argument (inline or through a
+/// variable, the name is in the document). A false positive only costs the
+/// standby a request it could have served.
+pub(crate) fn asks_min_position(req: &GqlRequest) -> bool {
+    req.query.contains("minPosition")
 }
 
 fn is_json_content_type(headers: &HeaderMap) -> bool {

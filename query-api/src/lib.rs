@@ -52,6 +52,9 @@ pub(crate) struct Inner {
     pub(crate) identity: Identity,
     pub(crate) hub: Hub,
     pub(crate) limits: Limits,
+    /// Set when the schema reads a standby: the primary's read models, for
+    /// the requests that ask for a minimum position (read-your-writes).
+    pub(crate) primary_read: Option<store::ReadModels>,
     pub(crate) ws: WsConfig,
     pub(crate) web_dir: PathBuf,
     pub(crate) cors_origins: Vec<String>,
@@ -68,6 +71,10 @@ pub struct Options {
     /// Batches a subscription may fall behind before it lags and resyncs
     /// from the feed (tests make it small to force that).
     pub broadcast_capacity: usize,
+    /// A hot standby to read the read models from
+    /// (`TICKETERA_READ_DATABASE_URL`); the subscriptions' hub, history,
+    /// as-of and identity stay on the primary.
+    pub read_pool: Option<sqlx::PgPool>,
 }
 
 impl Options {
@@ -83,6 +90,7 @@ impl Options {
             },
             min_position_wait: MIN_POSITION_WAIT,
             broadcast_capacity: hub::BROADCAST_CAPACITY,
+            read_pool: None,
         }
     }
 }
@@ -114,10 +122,19 @@ impl QueryApi {
         let pool = store.pool().clone();
         let hub = Hub::start(pool.clone(), options.broadcast_capacity);
         let consistency = consistency::Consistency::new(hub.clone(), options.min_position_wait);
+        // With a standby, the schema reads it; a request that asks for a
+        // minimum position reads the primary instead (see `primary_read`).
+        let (read, primary_read) = match options.read_pool {
+            Some(standby) => (
+                store::ReadModels::new(standby),
+                Some(store::ReadModels::new(pool)),
+            ),
+            None => (store::ReadModels::new(pool), None),
+        };
         let schema = schema::build(
             &options.limits,
             schema::SchemaData {
-                read: store::ReadModels::new(pool),
+                read,
                 store,
                 identity: identity.clone(),
                 hub: hub.clone(),
@@ -131,6 +148,7 @@ impl QueryApi {
                 identity,
                 hub,
                 limits: options.limits,
+                primary_read,
                 ws: options.ws,
                 web_dir: settings.web_dir.clone(),
                 cors_origins: settings.cors_origins.clone(),

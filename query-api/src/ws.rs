@@ -300,6 +300,11 @@ impl Connection {
                     .and_then(Value::as_object)
                     .ok_or_else(|| Close::invalid("subscribe needs a payload object"))?;
                 let req = subscribe_request(payload)?;
+                // As over HTTP: read-your-writes reads the primary.
+                let req = match &self.api.inner.primary_read {
+                    Some(read) if crate::http::asks_min_position(&req) => req.data(read.clone()),
+                    _ => req,
+                };
                 let Some(acked) = &self.acked else {
                     return Err(Close::new(4401, "Unauthorized"));
                 };

@@ -9,6 +9,7 @@ mod clients;
 mod event_store;
 mod history_export;
 mod openapi;
+mod replica;
 mod session;
 mod spa;
 mod tickets;
