@@ -36,9 +36,21 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
         access_ttl: chrono::Duration::seconds(settings.access_token_ttl_secs),
         leeway_secs: 5,
     };
-    let keys = TokenKeys::load_or_create(&pool, token_settings)
-        .await
-        .context("loading the token signing keys")?;
+    let keys = if settings.signs_tokens {
+        let kek = match &settings.key_encryption_key {
+            Some(source) => Some(Arc::new(
+                source.load().context("loading the key-encryption key")?,
+            )),
+            None => {
+                tracing::warn!("no key-encryption key: token signing keys are stored unencrypted (set TICKETERA_KEY_ENCRYPTION_KEY_FILE)");
+                None
+            }
+        };
+        TokenKeys::load_or_create_sealed(&pool, token_settings, kek).await
+    } else {
+        TokenKeys::load_for_verifying(&pool, token_settings).await
+    }
+    .context("loading the token signing keys")?;
     let services = Arc::new(PgTicketServices::new(pool.clone()));
     let store = TicketStore::new(pool.clone(), services);
     let identity = Identity::new(pool.clone());

@@ -41,3 +41,33 @@ pub async fn ensure_admin(
     tracing::info!("created the first user: admin");
     Ok(generated.then_some(password))
 }
+
+/// The private cluster's key-encryption key: `<data_dir>/key-encryption-key`
+/// (0600), made on first use. Beside the cluster, not in it: a copy of the
+/// database alone does not open the signing keys.
+pub fn local_key_encryption_key(
+    data_dir: &std::path::Path,
+) -> anyhow::Result<platform::config::KekSource> {
+    use anyhow::Context;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = data_dir.join("key-encryption-key");
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            let key = platform::auth::kek::KeyEncryptionKey::generate()?;
+            file.write_all(key.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("writing {}", path.display()))?;
+            tracing::info!(path = %path.display(), "made the private cluster's key-encryption key");
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {}", path.display()))),
+    }
+    Ok(platform::config::KekSource::File(path))
+}

@@ -65,6 +65,12 @@ impl Database {
                     .context("starting the private PostgreSQL cluster")?;
                 let url = SecretString::from(pg.database_url());
                 local = Some(pg);
+                if settings.key_encryption_key.is_none() {
+                    settings.key_encryption_key = Some(
+                        ticketera::bootstrap::local_key_encryption_key(&settings.data_dir)
+                            .context("the private cluster's key-encryption key")?,
+                    );
+                }
                 url
             }
         };
@@ -107,6 +113,8 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
         cmd @ (Cmd::Serve | Cmd::CommandApi | Cmd::QueryApi | Cmd::Ingest) => {
             let shutdown = platform::http::shutdown::on_signals();
             let db = Database::open(&mut settings, true).await?;
+            // query-api and ingest verify tokens; they never read a private key.
+            settings.signs_tokens = matches!(cmd, Cmd::Serve | Cmd::CommandApi);
             let components = ticketera::app::components(settings.clone(), db.pool.clone()).await?;
             if let Some(password) = ticketera::bootstrap::ensure_admin(
                 &components.state.identity,
@@ -253,7 +261,13 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
             action: KeysCmd::Rotate,
         } => {
             let db = Database::open(&mut settings, true).await?;
-            let kid = platform::auth::tokens::TokenKeys::rotate(&db.pool)
+            let kek = settings
+                .key_encryption_key
+                .as_ref()
+                .map(|source| source.load().map(std::sync::Arc::new))
+                .transpose()
+                .context("loading the key-encryption key")?;
+            let kid = platform::auth::tokens::TokenKeys::rotate(&db.pool, kek)
                 .await
                 .context("rotating the signing key")?;
             stdout_line(&format!("new signing key: {kid}"))?;

@@ -23,6 +23,16 @@ pub struct Settings {
     pub read_database_url: Option<SecretString>,
     /// `TICKETERA_DATA_DIR`, default `./.ticketera`.
     pub data_dir: PathBuf,
+    /// `TICKETERA_KEY_ENCRYPTION_KEY_FILE` (a file holding it) or
+    /// `TICKETERA_KEY_ENCRYPTION_KEY`: 32 bytes in base64 that seal the
+    /// token signing keys in the database (docs/auth.md, "Signing keys at
+    /// rest"). Needed by the processes that sign (serve, command-api, `keys
+    /// rotate`); the private cluster makes one in the data directory.
+    pub key_encryption_key: Option<KekSource>,
+    /// This process signs tokens (serve, command-api); query-api and ingest
+    /// only verify them and never read a private key. Set by the
+    /// subcommand, not the environment.
+    pub signs_tokens: bool,
     /// `TICKETERA_HTTP_ADDR`, default `127.0.0.1:8080`.
     pub http_addr: SocketAddr,
     /// `TICKETERA_SYSLOG_UDP_ADDR`, default `127.0.0.1:5514`.
@@ -261,6 +271,25 @@ where
     }
 }
 
+/// Where the key-encryption key comes from.
+#[derive(Debug, Clone)]
+pub enum KekSource {
+    File(PathBuf),
+    Value(SecretString),
+}
+
+impl KekSource {
+    pub fn load(&self) -> Result<crate::auth::kek::KeyEncryptionKey, crate::auth::kek::KekError> {
+        use secrecy::ExposeSecret;
+        match self {
+            KekSource::File(path) => crate::auth::kek::KeyEncryptionKey::from_file(path),
+            KekSource::Value(text) => {
+                crate::auth::kek::KeyEncryptionKey::from_base64(text.expose_secret())
+            }
+        }
+    }
+}
+
 /// A comma-separated list of CIDRs (a bare address is one host).
 pub fn parse_networks(text: &str) -> Result<Vec<ipnetwork::IpNetwork>, String> {
     text.split(',')
@@ -302,6 +331,21 @@ impl Settings {
         Ok(Settings {
             database_url: var("DATABASE_URL").map(SecretString::from),
             read_database_url: var("TICKETERA_READ_DATABASE_URL").map(SecretString::from),
+            key_encryption_key: match (
+                var("TICKETERA_KEY_ENCRYPTION_KEY_FILE"),
+                var("TICKETERA_KEY_ENCRYPTION_KEY"),
+            ) {
+                (Some(path), None) => Some(KekSource::File(PathBuf::from(path))),
+                (None, Some(text)) => Some(KekSource::Value(SecretString::from(text))),
+                (None, None) => None,
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError {
+                        name: "TICKETERA_KEY_ENCRYPTION_KEY",
+                        reason: "set it or TICKETERA_KEY_ENCRYPTION_KEY_FILE, not both".into(),
+                    })
+                }
+            },
+            signs_tokens: true,
             data_dir: var("TICKETERA_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./.ticketera")),
@@ -363,6 +407,8 @@ impl Settings {
         Settings {
             database_url: None,
             read_database_url: None,
+            key_encryption_key: None,
+            signs_tokens: true,
             data_dir: PathBuf::from("./.ticketera"),
             http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             syslog_udp_addr: SocketAddr::from(([127, 0, 0, 1], 5514)),

@@ -2,6 +2,7 @@
 //! (ARCHITECTURE.md, "Auth and roles").
 
 pub mod authenticate;
+pub mod kek;
 pub mod passwords;
 pub mod tokens;
 

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::kek::{is_sealed, KeyEncryptionKey};
 use super::passwords::generate_secret;
 
 /// Longest access-token lifetime we accept: revocation relies on tokens dying soon.
@@ -131,6 +132,7 @@ struct PublicKey {
     decoding: DecodingKey,
 }
 
+#[derive(Clone)]
 struct ActiveKey {
     kid: String,
     encoding: EncodingKey,
@@ -156,6 +158,8 @@ impl KeySet {
 struct Inner {
     pool: PgPool,
     settings: TokenSettings,
+    /// How this process reads and writes private keys.
+    signer: Signer,
     validation: Validation,
     keys: RwLock<Arc<KeySet>>,
     /// Held while reloading; remembers the last reload caused by an unknown kid.
@@ -187,6 +191,51 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 type KeyRow = (String, Option<Vec<u8>>, Vec<u8>);
+
+/// Whether a process signs tokens, and with which key-encryption key.
+#[derive(Clone, Default)]
+enum Signer {
+    /// Verifies only (query-api, ingest): never reads a private half.
+    #[default]
+    No,
+    /// Signs; private keys sealed with the KEK when there is one (plain
+    /// otherwise: development and tests).
+    Yes(Option<Arc<KeyEncryptionKey>>),
+}
+
+impl Signer {
+    fn kek(&self) -> Option<&KeyEncryptionKey> {
+        match self {
+            Signer::Yes(Some(k)) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// The private key's DER from what is stored: opened with the KEK when
+/// sealed.
+fn private_der(kid: &str, stored: Vec<u8>, signer: &Signer) -> Result<Vec<u8>, String> {
+    if !is_sealed(&stored) {
+        return Ok(stored);
+    }
+    match signer.kek() {
+        Some(kek) => kek.open(kid, &stored).map_err(|e| e.to_string()),
+        None => Err(
+            "the signing key is sealed: set TICKETERA_KEY_ENCRYPTION_KEY_FILE (or TICKETERA_KEY_ENCRYPTION_KEY)"
+                .into(),
+        ),
+    }
+}
+
+/// What to store for a private key's DER.
+fn stored_private(kid: &str, der: &[u8], signer: &Signer) -> Result<Vec<u8>, TokenError> {
+    match signer.kek() {
+        Some(kek) => kek
+            .seal(kid, der)
+            .map_err(|e| TokenError::Key(e.to_string())),
+        None => Ok(der.to_vec()),
+    }
+}
 
 fn parse_key(
     kid: String,
@@ -223,25 +272,46 @@ fn parse_key(
     ))
 }
 
-async fn load_keys(pool: &PgPool, settings: &TokenSettings) -> Result<KeySet, TokenError> {
-    // The private half is only read for the active key.
-    let rows: Vec<KeyRow> = sqlx::query_as(
-        "SELECT kid, CASE WHEN retired_at IS NULL THEN private_der END, public_key
-           FROM signing_keys
-          WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
-          ORDER BY retired_at IS NOT NULL, created_at DESC",
-    )
-    .bind(settings.retention_secs())
-    .fetch_all(pool)
-    .await?;
+const LOAD_KEYS_TO_SIGN: &str =
+    "SELECT kid, CASE WHEN retired_at IS NULL THEN private_der END, public_key
+       FROM signing_keys
+      WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
+      ORDER BY retired_at IS NOT NULL, created_at DESC";
+const LOAD_KEYS_TO_VERIFY: &str = "SELECT kid, NULL::bytea, public_key
+       FROM signing_keys
+      WHERE retired_at IS NULL OR retired_at > now() - make_interval(secs => $1)
+      ORDER BY retired_at IS NOT NULL, created_at DESC";
+
+async fn load_keys(
+    pool: &PgPool,
+    settings: &TokenSettings,
+    signer: &Signer,
+) -> Result<KeySet, TokenError> {
+    // The private half is only read for the active key, by a signer; a
+    // verifier's query does not name the column (a role may lack the grant).
+    let query = match signer {
+        Signer::Yes(_) => LOAD_KEYS_TO_SIGN,
+        Signer::No => LOAD_KEYS_TO_VERIFY,
+    };
+    let rows: Vec<KeyRow> = sqlx::query_as(query)
+        .bind(settings.retention_secs())
+        .fetch_all(pool)
+        .await?;
 
     let mut set = KeySet {
         active: None,
         public: Vec::with_capacity(rows.len()),
         loaded_at: Instant::now(),
     };
-    for (kid, private_der, public) in rows {
-        match parse_key(kid.clone(), private_der, public) {
+    for (kid, stored, public) in rows {
+        let der = match stored.map(|s| private_der(&kid, s, signer)).transpose() {
+            Ok(der) => der,
+            Err(e) => {
+                tracing::error!(kid = %kid, error = %e, "cannot use the active signing key");
+                None
+            }
+        };
+        match parse_key(kid.clone(), der, public) {
             Ok((public, active)) => {
                 // Should two rows ever be active, sign with the newest; both verify.
                 if set.active.is_none() {
@@ -256,19 +326,50 @@ async fn load_keys(pool: &PgPool, settings: &TokenSettings) -> Result<KeySet, To
     Ok(set)
 }
 
-async fn insert_key(conn: &mut PgConnection) -> Result<String, TokenError> {
+async fn insert_key(conn: &mut PgConnection, signer: &Signer) -> Result<String, TokenError> {
     let signing = SigningKey::generate(&mut OsRng);
     let der = signing
         .to_pkcs8_der()
         .map_err(|e| TokenError::Key(e.to_string()))?;
     let kid = generate_secret(16);
+    let stored = stored_private(&kid, der.as_bytes(), signer)?;
     sqlx::query("INSERT INTO signing_keys (kid, private_der, public_key) VALUES ($1, $2, $3)")
         .bind(&kid)
-        .bind(der.as_bytes())
+        .bind(&stored)
         .bind(signing.verifying_key().to_bytes().as_slice())
         .execute(conn)
         .await?;
     Ok(kid)
+}
+
+/// Seals the private keys stored plain (written before a KEK was set).
+async fn seal_plain_keys(pool: &PgPool, kek: &KeyEncryptionKey) -> Result<(), TokenError> {
+    let mut tx = pool.begin().await?;
+    lock_signing_keys(&mut tx).await?;
+    let rows: Vec<(String, Vec<u8>)> =
+        sqlx::query_as("SELECT kid, private_der FROM signing_keys ORDER BY kid")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut sealed = 0;
+    for (kid, stored) in rows.into_iter().filter(|(_, s)| !is_sealed(s)) {
+        let value = kek
+            .seal(&kid, &stored)
+            .map_err(|e| TokenError::Key(e.to_string()))?;
+        sqlx::query("UPDATE signing_keys SET private_der = $2 WHERE kid = $1")
+            .bind(&kid)
+            .bind(&value)
+            .execute(&mut *tx)
+            .await?;
+        sealed += 1;
+    }
+    tx.commit().await?;
+    if sealed > 0 {
+        tracing::info!(
+            keys = sealed,
+            "sealed the signing keys stored plain with the key-encryption key"
+        );
+    }
+    Ok(())
 }
 
 async fn lock_signing_keys(conn: &mut PgConnection) -> Result<(), TokenError> {
@@ -281,7 +382,7 @@ async fn lock_signing_keys(conn: &mut PgConnection) -> Result<(), TokenError> {
 
 /// Creates an active key unless one exists; concurrent callers in any process
 /// queue on the advisory lock and the later ones find the key made by the first.
-async fn ensure_active_key(pool: &PgPool) -> Result<(), TokenError> {
+async fn ensure_active_key(pool: &PgPool, signer: &Signer) -> Result<(), TokenError> {
     let mut tx = pool.begin().await?;
     lock_signing_keys(&mut tx).await?;
     let exists: bool =
@@ -289,7 +390,7 @@ async fn ensure_active_key(pool: &PgPool) -> Result<(), TokenError> {
             .fetch_one(&mut *tx)
             .await?;
     if !exists {
-        let kid = insert_key(&mut tx).await?;
+        let kid = insert_key(&mut tx, signer).await?;
         tracing::info!(kid = %kid, "created the first token signing key");
     }
     tx.commit().await?;
@@ -313,44 +414,83 @@ fn validation(settings: &TokenSettings) -> Validation {
 impl TokenKeys {
     /// Loads the usable keys (active, and retired recently enough that tokens
     /// they signed may still be alive), creating the first key if there is none.
+    /// Private keys are stored plain: development and tests. Deployments
+    /// use [`TokenKeys::load_or_create_sealed`].
     pub async fn load_or_create(
         pool: &PgPool,
         settings: TokenSettings,
     ) -> Result<Self, TokenError> {
+        Self::load_or_create_sealed(pool, settings, None).await
+    }
+
+    /// For a process that signs tokens (command-api, serve, `keys rotate`):
+    /// with a key-encryption key, keys are stored sealed and any stored
+    /// plain are sealed now.
+    pub async fn load_or_create_sealed(
+        pool: &PgPool,
+        settings: TokenSettings,
+        kek: Option<Arc<KeyEncryptionKey>>,
+    ) -> Result<Self, TokenError> {
         settings.check()?;
-        let mut set = load_keys(pool, &settings).await?;
+        if let Some(kek) = &kek {
+            seal_plain_keys(pool, kek).await?;
+        }
+        let signer = Signer::Yes(kek);
+        let mut set = load_keys(pool, &settings, &signer).await?;
         if set.active.is_none() {
-            ensure_active_key(pool).await?;
-            set = load_keys(pool, &settings).await?;
+            ensure_active_key(pool, &signer).await?;
+            set = load_keys(pool, &settings, &signer).await?;
         }
         if set.active.is_none() {
             return Err(TokenError::Key(
                 "the active signing key is unusable (see previous errors)".into(),
             ));
         }
-        Ok(TokenKeys {
+        Ok(Self::with_set(pool, settings, signer, set))
+    }
+
+    /// For a process that only verifies tokens (query-api, ingest): the
+    /// public keys; no private half is read, no key is made (a signer makes
+    /// the first; an unknown kid reloads).
+    pub async fn load_for_verifying(
+        pool: &PgPool,
+        settings: TokenSettings,
+    ) -> Result<Self, TokenError> {
+        settings.check()?;
+        let set = load_keys(pool, &settings, &Signer::No).await?;
+        Ok(Self::with_set(pool, settings, Signer::No, set))
+    }
+
+    fn with_set(pool: &PgPool, settings: TokenSettings, signer: Signer, set: KeySet) -> Self {
+        TokenKeys {
             inner: Arc::new(Inner {
                 pool: pool.clone(),
+                signer,
                 validation: validation(&settings),
                 settings,
                 keys: RwLock::new(Arc::new(set)),
                 reload: tokio::sync::Mutex::new(None),
                 background_refresh: AtomicBool::new(false),
             }),
-        })
+        }
     }
 
     /// Makes a new active key and retires the previous one. Tokens signed by
     /// the retired key stay valid until they expire: it stays loaded and in
     /// JWKS for the access-token lifetime. Running processes pick the new key
     /// up on their next refresh, or at once through [`TokenKeys::reload`].
-    pub async fn rotate(pool: &PgPool) -> Result<String, TokenError> {
+    /// With `kek`, the new key is stored sealed.
+    pub async fn rotate(
+        pool: &PgPool,
+        kek: Option<Arc<KeyEncryptionKey>>,
+    ) -> Result<String, TokenError> {
+        let signer = Signer::Yes(kek);
         let mut tx = pool.begin().await?;
         lock_signing_keys(&mut tx).await?;
         sqlx::query("UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL")
             .execute(&mut *tx)
             .await?;
-        let kid = insert_key(&mut tx).await?;
+        let kid = insert_key(&mut tx, &signer).await?;
         sqlx::query(
             "DELETE FROM signing_keys WHERE retired_at < now() - make_interval(secs => $1)",
         )
@@ -469,10 +609,13 @@ impl TokenKeys {
 
     /// Caller holds `inner.reload`.
     async fn reload_locked(&self) -> Result<(), TokenError> {
-        let set = load_keys(&self.inner.pool, &self.inner.settings).await?;
-        if set.active.is_none() {
-            // Keep signing with what we had rather than fail every login.
+        let mut set = load_keys(&self.inner.pool, &self.inner.settings, &self.inner.signer).await?;
+        if set.active.is_none() && matches!(self.inner.signer, Signer::Yes(_)) {
+            // Keep signing with what we had rather than fail every login
+            // (e.g. a key rotated under a new key-encryption key that this
+            // process does not have yet).
             tracing::error!("no usable active signing key in the database");
+            set.active = self.snapshot().active.clone();
         }
         let mut keys = self
             .inner
@@ -643,6 +786,133 @@ mod tests {
 
     fn kid_of(token: &str) -> String {
         decode_header(token).expect("header").kid.expect("kid")
+    }
+
+    fn kek() -> Arc<KeyEncryptionKey> {
+        Arc::new(
+            KeyEncryptionKey::from_base64(&KeyEncryptionKey::generate().expect("generate"))
+                .expect("kek"),
+        )
+    }
+
+    async fn stored_private_keys(pool: &PgPool) -> Vec<Vec<u8>> {
+        sqlx::query_scalar("SELECT private_der FROM signing_keys ORDER BY created_at")
+            .fetch_all(pool)
+            .await
+            .expect("keys")
+    }
+
+    /// With a key-encryption key no private key is readable in the
+    /// database; verifiers never need it, signers without it refuse to start.
+    #[tokio::test]
+    async fn auth_signing_keys_are_sealed_at_rest() {
+        let db = TestDb::new().await;
+        let db_base = db.base.clone();
+        let kek = kek();
+        let keys = TokenKeys::load_or_create_sealed(&db.pool, settings(), Some(kek.clone()))
+            .await
+            .expect("keys");
+        let stored = stored_private_keys(&db.pool).await;
+        assert_eq!(stored.len(), 1);
+        assert!(is_sealed(&stored[0]), "stored sealed");
+        assert!(SigningKey::from_pkcs8_der(&stored[0]).is_err(), "not DER");
+        let (token, _) = keys
+            .issue("alice", ActorKind::User, &[Role::Analyst])
+            .expect("issue");
+
+        // A verifier (query-api, ingest) verifies without the KEK.
+        let verifier = TokenKeys::load_for_verifying(&db.pool, settings())
+            .await
+            .expect("verifier");
+        assert_eq!(verifier.verify(&token).await.expect("verify").sub, "alice");
+        assert!(
+            verifier.issue("bob", ActorKind::User, &[]).is_err(),
+            "cannot sign"
+        );
+
+        // ...even as a role that may not read the private column at all
+        // (docs/auth.md, "Signing keys at rest").
+        let role = format!("ticketera_reader_{}", Uuid::new_v4().simple());
+        for sql in [
+            format!("CREATE ROLE {role} LOGIN"),
+            format!(
+                "GRANT SELECT (kid, public_key, created_at, retired_at) ON signing_keys TO {role}"
+            ),
+        ] {
+            sqlx::query(&sql).execute(&db.pool).await.expect("role");
+        }
+        let reader_url =
+            format!("{}/{}", db.base, db.name).replacen("://postgres@", &format!("://{role}@"), 1);
+        let reader = PgPool::connect(&reader_url)
+            .await
+            .expect("connect as the reader role");
+        let narrow = TokenKeys::load_for_verifying(&reader, settings())
+            .await
+            .expect("verifier with column grants");
+        assert_eq!(narrow.verify(&token).await.expect("verify").sub, "alice");
+        let denied = sqlx::query("SELECT private_der FROM signing_keys")
+            .fetch_all(&reader)
+            .await;
+        assert!(denied.is_err(), "the reader role cannot read private keys");
+        reader.close().await;
+        sqlx::query(&format!("REVOKE ALL ON signing_keys FROM {role}"))
+            .execute(&db.pool)
+            .await
+            .expect("revoke");
+
+        // A signer without it, or with another one, refuses to start.
+        let err = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect_err("no KEK");
+        assert!(matches!(err, TokenError::Key(_)), "{err}");
+        TokenKeys::load_or_create_sealed(&db.pool, settings(), Some(self::kek()))
+            .await
+            .expect_err("another KEK");
+        // Neither made a plain key meanwhile.
+        assert_eq!(stored_private_keys(&db.pool).await.len(), 1);
+
+        // A rotation stores the new key sealed; the old key's tokens verify.
+        TokenKeys::rotate(&db.pool, Some(kek.clone()))
+            .await
+            .expect("rotate");
+        assert!(stored_private_keys(&db.pool)
+            .await
+            .iter()
+            .all(|k| is_sealed(k)));
+        let again = TokenKeys::load_or_create_sealed(&db.pool, settings(), Some(kek))
+            .await
+            .expect("restart with the KEK");
+        assert_eq!(again.verify(&token).await.expect("old token").sub, "alice");
+        db.drop().await;
+        let admin = PgPool::connect(&format!("{db_base}/postgres"))
+            .await
+            .expect("admin");
+        sqlx::query(&format!("DROP ROLE {role}"))
+            .execute(&admin)
+            .await
+            .expect("drop role");
+        admin.close().await;
+    }
+
+    /// Keys stored before a KEK was configured are sealed when a signer
+    /// with one starts, and keep their kid (tokens stay valid).
+    #[tokio::test]
+    async fn auth_plain_keys_are_sealed_when_a_kek_is_set() {
+        let db = TestDb::new().await;
+        let plain = TokenKeys::load_or_create(&db.pool, settings())
+            .await
+            .expect("plain keys");
+        let (token, _) = plain
+            .issue("carol", ActorKind::User, &[Role::Auditor])
+            .expect("issue");
+        assert!(!is_sealed(&stored_private_keys(&db.pool).await[0]));
+        let sealed = TokenKeys::load_or_create_sealed(&db.pool, settings(), Some(kek()))
+            .await
+            .expect("sealed keys");
+        assert!(is_sealed(&stored_private_keys(&db.pool).await[0]));
+        assert_eq!(sealed.active_kid(), plain.active_kid());
+        assert_eq!(sealed.verify(&token).await.expect("verify").sub, "carol");
+        db.drop().await;
     }
 
     #[tokio::test]
@@ -893,7 +1163,7 @@ mod tests {
             .issue("alice", ActorKind::User, &[Role::Analyst])
             .expect("issue");
 
-        let new_kid = TokenKeys::rotate(&db.pool).await.expect("rotate");
+        let new_kid = TokenKeys::rotate(&db.pool, None).await.expect("rotate");
         assert_ne!(new_kid, old_kid);
         keys.reload().await.expect("reload");
         assert_eq!(keys.active_kid().as_deref(), Some(new_kid.as_str()));
@@ -992,7 +1262,7 @@ mod tests {
         .execute(&db.pool)
         .await
         .expect("age the key");
-        TokenKeys::rotate(&db.pool).await.expect("rotate");
+        TokenKeys::rotate(&db.pool, None).await.expect("rotate");
         let left: i64 = sqlx::query_scalar("SELECT count(*) FROM signing_keys WHERE kid = $1")
             .bind(&old_kid)
             .fetch_one(&db.pool)
@@ -1020,7 +1290,7 @@ mod tests {
         ));
 
         // A rotation right after that reload is not seen until the interval passes...
-        TokenKeys::rotate(&db.pool).await.expect("rotate");
+        TokenKeys::rotate(&db.pool, None).await.expect("rotate");
         let other = TokenKeys::load_or_create(&db.pool, settings())
             .await
             .expect("keys");
