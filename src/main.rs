@@ -82,6 +82,7 @@ impl Database {
             platform::db::migrate(&pool)
                 .await
                 .context("applying migrations")?;
+            platform::db::check_transaction_ids(&pool).await?;
         }
         Ok(Database { pool, local })
     }

@@ -17,6 +17,16 @@ pub enum DbError {
     Connect(sqlx::Error),
     #[error("migrations failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(
+        "the events were written by transaction ids up to {newest}, but this PostgreSQL cluster \
+         is only at {next}: it is a restore into a new cluster, and events written now would sit \
+         behind every projection's checkpoint, never projected. Stop the cluster and move its \
+         transaction-id epoch past the old one first: pg_resetwal -e {epoch} \"$PGDATA\" \
+         (deploy/README.md, \"Backup and restore\")"
+    )]
+    TransactionIdsBehind { newest: u64, next: u64, epoch: u64 },
+    #[error("checking the events' transaction ids: {0}")]
+    Check(#[source] sqlx::Error),
 }
 
 /// Connects with the application's session limits: a transaction that idles
@@ -38,6 +48,31 @@ pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool,
         .connect_with(options)
         .await
         .map_err(DbError::Connect)
+}
+
+// The feed's index gives the newest writer at once; the next id to be
+// assigned comes from a snapshot, which assigns none itself.
+const TRANSACTION_IDS: &str = "SELECT (SELECT transaction_id::text::int8 FROM events
+                 ORDER BY transaction_id DESC LIMIT 1),
+                pg_snapshot_xmax(pg_current_snapshot())::text::int8";
+
+/// Refuses a cluster whose transaction ids are behind those of the stored
+/// events (a dump restored into a new cluster without moving its epoch):
+/// new events would get smaller ids than the projections' checkpoints and
+/// never be projected nor delivered.
+pub async fn check_transaction_ids(pool: &PgPool) -> Result<(), DbError> {
+    let (newest, next): (Option<i64>, i64) = sqlx::query_as(TRANSACTION_IDS)
+        .fetch_one(pool)
+        .await
+        .map_err(DbError::Check)?;
+    match newest {
+        Some(newest) if newest >= next => Err(DbError::TransactionIdsBehind {
+            newest: newest.unsigned_abs(),
+            next: next.unsigned_abs(),
+            epoch: (newest.unsigned_abs() >> 32) + 1,
+        }),
+        _ => Ok(()),
+    }
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {

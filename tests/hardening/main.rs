@@ -6,4 +6,5 @@
 mod helpers;
 
 mod refresh;
+mod restore;
 mod throttle;
