@@ -9,10 +9,14 @@
 //! - `<root>/data`: the data directory (`PGDATA`), made by `initdb`;
 //! - `<root>/run`: the Unix socket directory;
 //! - `<root>/postgres.log`: the server log;
-//! - `<data_dir>/postgres.port`: the TCP port, kept so the URL stays stable.
+//! - `<data_dir>/postgres.port`: the TCP port, kept so the URL stays stable;
+//! - `<data_dir>/postgres.password`: the superuser's password (0600).
 //!
-//! The server listens on 127.0.0.1 only, with `trust` authentication for the
-//! superuser `ticketera`.
+//! The server listens on 127.0.0.1 and a 0700 socket directory, and asks
+//! every connection, local or TCP, for the superuser `ticketera`'s password
+//! (SCRAM-SHA-256): another local account cannot connect as superuser (and
+//! read the signing keys) just because it can reach the port. A cluster made
+//! by an older version with `trust` is moved to SCRAM at its next start.
 
 use std::ffi::{CString, OsStr};
 use std::fs;
@@ -35,6 +39,13 @@ const USER: &str = "ticketera";
 const DATABASE: &str = "ticketera";
 /// File in `data_dir` that keeps the chosen port across runs.
 const PORT_FILE: &str = "postgres.port";
+/// File in `data_dir` holding the superuser's password (0600).
+const PASSWORD_FILE: &str = "postgres.password";
+/// `pg_hba.conf` of the private cluster: a password for every connection.
+const HBA: &str = "# Written by ticketera: every connection gives the superuser's password.\n\
+local all all scram-sha-256\n\
+host all all 127.0.0.1/32 scram-sha-256\n\
+host all all ::1/128 scram-sha-256\n";
 /// Settings file in `PGDATA`, rewritten before every start.
 const SETTINGS_FILE: &str = "ticketera.conf";
 /// How long the server may take to accept connections.
@@ -139,6 +150,7 @@ pub struct LocalPostgres {
     bin_dir: PathBuf,
     version: String,
     port: u16,
+    password: String,
     run_as: Option<RunAs>,
     stopped: bool,
     adopted: bool,
@@ -146,6 +158,7 @@ pub struct LocalPostgres {
 
 /// What the blocking preparation hands to the async part of `start`.
 struct Prepared {
+    password: String,
     data_dir: PathBuf,
     root: PathBuf,
     pgdata: PathBuf,
@@ -203,10 +216,12 @@ impl LocalPostgres {
             bin_dir: prepared.bin_dir,
             version: prepared.version,
             port,
+            password: prepared.password,
             run_as: prepared.run_as,
             stopped: false,
             adopted: running,
         };
+        pg.require_passwords().await?;
         pg.ensure_database().await?;
         tracing::info!(
             version = %pg.version,
@@ -218,9 +233,89 @@ impl LocalPostgres {
         Ok(pg)
     }
 
-    /// `postgres://ticketera@127.0.0.1:<port>/ticketera`.
+    /// `postgres://ticketera:<password>@127.0.0.1:<port>/ticketera` (the
+    /// password is URL-safe base64).
     pub fn database_url(&self) -> String {
-        format!("postgres://{USER}@127.0.0.1:{}/{DATABASE}", self.port)
+        format!(
+            "postgres://{USER}:{}@127.0.0.1:{}/{DATABASE}",
+            self.password, self.port
+        )
+    }
+
+    fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(USER)
+            .password(&self.password)
+            .database(database)
+            .ssl_mode(PgSslMode::Disable)
+            .application_name("ticketera-local-pg")
+            .disable_statement_logging()
+    }
+
+    /// A cluster made with `trust` (older versions): sets the password and
+    /// moves `pg_hba.conf` to SCRAM, then reloads. Trust still lets this
+    /// first connection in; after the reload nothing connects without it.
+    async fn require_passwords(&self) -> Result<(), LocalPgError> {
+        let hba = self.pgdata.join("pg_hba.conf");
+        let text =
+            fs::read_to_string(&hba).map_err(io_err(format!("cannot read {}", hba.display())))?;
+        let trusts = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.starts_with('#'))
+            .any(|l| l.split_whitespace().any(|w| w == "trust"));
+        if !trusts {
+            return Ok(());
+        }
+        tracing::info!(pgdata = %self.pgdata.display(), "the private cluster trusted local connections: moving it to passwords (SCRAM)");
+        let mut conn = self.connect_when_ready("postgres").await?;
+        let fail = |source| LocalPgError::CreateDatabase {
+            port: self.port,
+            source,
+        };
+        // ALTER ROLE takes no parameters: quote the value in the server.
+        let alter: String =
+            sqlx::query_scalar("SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)")
+                .bind(USER)
+                .bind(&self.password)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(fail)?;
+        sqlx::raw_sql(&alter)
+            .execute(&mut conn)
+            .await
+            .map_err(fail)?;
+        write_owned(&hba, HBA, self.run_as.as_ref())?;
+        sqlx::query("SELECT pg_reload_conf()")
+            .execute(&mut conn)
+            .await
+            .map_err(fail)?;
+        let _ = conn.close().await;
+        Ok(())
+    }
+
+    async fn connect_when_ready(&self, database: &str) -> Result<sqlx::PgConnection, LocalPgError> {
+        let options = self.connect_options(database);
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let attempt = tokio::time::timeout(Duration::from_secs(5), options.connect()).await;
+            let last_error = match attempt {
+                Ok(Ok(conn)) => return Ok(conn),
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "connection attempt timed out".to_owned(),
+            };
+            if Instant::now() >= deadline {
+                return Err(LocalPgError::NotReady {
+                    port: self.port,
+                    secs: READY_TIMEOUT.as_secs(),
+                    last_error,
+                    log: self.log_file.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -296,32 +391,7 @@ impl LocalPostgres {
     }
 
     async fn ensure_database(&self) -> Result<(), LocalPgError> {
-        let options = PgConnectOptions::new()
-            .host("127.0.0.1")
-            .port(self.port)
-            .username(USER)
-            .database("postgres")
-            .ssl_mode(PgSslMode::Disable)
-            .application_name("ticketera-local-pg")
-            .disable_statement_logging();
-        let deadline = Instant::now() + READY_TIMEOUT;
-        let mut conn = loop {
-            let attempt = tokio::time::timeout(Duration::from_secs(5), options.connect()).await;
-            let last_error = match attempt {
-                Ok(Ok(conn)) => break conn,
-                Ok(Err(e)) => e.to_string(),
-                Err(_) => "connection attempt timed out".to_owned(),
-            };
-            if Instant::now() >= deadline {
-                return Err(LocalPgError::NotReady {
-                    port: self.port,
-                    secs: READY_TIMEOUT.as_secs(),
-                    last_error,
-                    log: self.log_file.clone(),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        };
+        let mut conn = self.connect_when_ready("postgres").await?;
         let create = |source| LocalPgError::CreateDatabase {
             port: self.port,
             source,
@@ -446,7 +516,9 @@ fn prepare(data_dir: &Path) -> Result<Prepared, LocalPgError> {
         None
     };
 
+    let password = superuser_password(&data_dir)?;
     Ok(Prepared {
+        password,
         log_file: root.join("postgres.log"),
         data_dir,
         root,
@@ -457,6 +529,59 @@ fn prepare(data_dir: &Path) -> Result<Prepared, LocalPgError> {
         run_as,
         initialized: cluster_version.is_some(),
     })
+}
+
+/// The superuser's password from `<data_dir>/postgres.password`, made (0600)
+/// on first use.
+fn superuser_password(data_dir: &Path) -> Result<String, LocalPgError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let path = data_dir.join(PASSWORD_FILE);
+    match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+    {
+        Ok(mut file) => {
+            let password = crate::auth::passwords::generate_secret(24);
+            file.write_all(password.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(io_err(format!("cannot write {}", path.display())))?;
+            Ok(password)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let text = fs::read_to_string(&path)
+                .map_err(io_err(format!("cannot read {}", path.display())))?;
+            let password = text.trim().to_owned();
+            if password.is_empty() {
+                return Err(LocalPgError::InTheWay {
+                    path,
+                    reason: "it is empty: delete it only together with the cluster".to_owned(),
+                });
+            }
+            Ok(password)
+        }
+        Err(e) => Err(io_err(format!("cannot create {}", path.display()))(e)),
+    }
+}
+
+/// Writes `text` to `path` (0600), owned by the server's account.
+fn write_owned(path: &Path, text: &str, run_as: Option<&RunAs>) -> Result<(), LocalPgError> {
+    use std::os::unix::fs::PermissionsExt;
+
+    fs::write(path, text).map_err(io_err(format!("cannot write {}", path.display())))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .map_err(io_err(format!("cannot restrict {}", path.display())))?;
+    if let Some(who) = run_as {
+        std::os::unix::fs::chown(path, Some(who.uid), Some(who.gid)).map_err(io_err(format!(
+            "cannot hand {} over to user {}",
+            path.display(),
+            who.name
+        )))?;
+    }
+    Ok(())
 }
 
 fn euid() -> u32 {
@@ -791,11 +916,26 @@ async fn initdb(p: &Prepared) -> Result<(), LocalPgError> {
         user = p.run_as.as_ref().map_or("(current user)", |w| w.name.as_str()),
         "initializing the private PostgreSQL cluster"
     );
+    // initdb reads the password from a file the server's account can read;
+    // it is gone once initdb is done.
+    let pwfile = p.root.join(".initdb-password");
+    write_owned(&pwfile, &p.password, p.run_as.as_ref())?;
     let mut cmd = base_command(&p.bin_dir.join("initdb"), p.run_as.as_ref(), &p.root);
     cmd.arg("-D")
         .arg(&p.pgdata)
-        .args(["-U", USER, "-A", "trust", "-E", "UTF8", "--locale=C"]);
-    let output = run(cmd, "initdb", INITDB_TIMEOUT).await?;
+        .args([
+            "-U",
+            USER,
+            "-A",
+            "scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ])
+        .arg(format!("--pwfile={}", pwfile.display()));
+    let output = run(cmd, "initdb", INITDB_TIMEOUT).await;
+    let _ = fs::remove_file(&pwfile);
+    let output = output?;
     if !output.status.success() {
         return Err(command_failed("initdb", &output, None));
     }
@@ -943,13 +1083,59 @@ async fn start_server(p: &Prepared) -> Result<u16, LocalPgError> {
 mod tests {
     use super::*;
 
+    fn pg_root(dir: &Path) -> PathBuf {
+        let local = dir.join("pg");
+        if local.join("data").exists() {
+            local
+        } else {
+            PathBuf::from(format!(
+                "/var/tmp/ticketera-pg-{}",
+                path_hash(&fs::canonicalize(dir).expect("dir"))
+            ))
+        }
+    }
+
     #[tokio::test]
     async fn starts_restarts_and_stops_a_private_cluster() {
         let dir = std::env::temp_dir().join(uuid::Uuid::new_v4().to_string());
 
         let pg = LocalPostgres::start(&dir).await.expect("first start");
         let url = pg.database_url();
-        assert!(url.starts_with("postgres://ticketera@127.0.0.1:"), "{url}");
+        assert!(url.starts_with("postgres://ticketera:"), "{url}");
+        assert!(url.contains("@127.0.0.1:"), "{url}");
+        // Without the password nothing connects, over TCP or the socket.
+        let port = pg.port();
+        let no_password = format!("postgres://ticketera@127.0.0.1:{port}/ticketera");
+        assert!(
+            sqlx::PgPool::connect(&no_password).await.is_err(),
+            "TCP without a password"
+        );
+        let wrong = format!("postgres://ticketera:wrong@127.0.0.1:{port}/ticketera");
+        assert!(
+            sqlx::PgPool::connect(&wrong).await.is_err(),
+            "a wrong password"
+        );
+        let socket = PgConnectOptions::new()
+            .socket(pg_root(&dir).join("run"))
+            .port(port)
+            .username(USER)
+            .database(DATABASE);
+        assert!(
+            socket.connect().await.is_err(),
+            "the socket without a password"
+        );
+        let conn = socket
+            .clone()
+            .password(&pg.password)
+            .connect()
+            .await
+            .expect("the socket with the password");
+        let _ = conn.close().await;
+        let mode = fs::metadata(dir.join(PASSWORD_FILE))
+            .expect("password file")
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
         assert!(url.ends_with("/ticketera"), "{url}");
         let pool = sqlx::PgPool::connect(&url).await.expect("connect");
         let one: i32 = sqlx::query_scalar("SELECT 1")
@@ -959,6 +1145,13 @@ mod tests {
         assert_eq!(one, 1);
         pool.close().await;
         pg.stop().await.expect("first stop");
+        // As an older version left it: trusting every local connection.
+        let hba = pg_root(&dir).join("data/pg_hba.conf");
+        fs::write(
+            &hba,
+            "local all all trust\nhost all all 127.0.0.1/32 trust\n",
+        )
+        .expect("trust");
 
         let pg = LocalPostgres::start(&dir)
             .await
@@ -971,6 +1164,10 @@ mod tests {
             .expect("select");
         assert_eq!(db, "ticketera");
         pool.close().await;
+        assert!(
+            sqlx::PgPool::connect(&no_password).await.is_err(),
+            "a trusting cluster is moved to passwords"
+        );
         pg.stop().await.expect("second stop");
 
         let _ = fs::remove_dir_all(&dir);
