@@ -102,6 +102,17 @@ impl OAuthError {
 
 impl From<ApiError> for OAuthError {
     fn from(e: ApiError) -> Self {
+        if let ApiError::Busy { retry_after_secs } = e {
+            // RFC 6749's own word for it.
+            return OAuthError {
+                retry_after: Some(retry_after_secs),
+                ..OAuthError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the server is busy; try again shortly",
+                )
+            };
+        }
         let status = e.status();
         if status.is_server_error() {
             // Logged by ApiError's own rendering; the client sees no detail.
@@ -208,7 +219,9 @@ pub async fn token(
     let session = Session::of(&state, &headers)?;
     match form.grant_type.as_deref() {
         Some("password") => password_grant(&state, form, &address, session).await,
-        Some("client_credentials") => client_credentials_grant(&state, form, &headers).await,
+        Some("client_credentials") => {
+            client_credentials_grant(&state, form, &headers, &address).await
+        }
         Some("refresh_token") => refresh_grant(&state, form, session).await,
         Some(_) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
@@ -389,6 +402,7 @@ async fn client_credentials_grant(
     state: &AppState,
     form: TokenRequest,
     headers: &HeaderMap,
+    address: &str,
 ) -> Result<Response, OAuthError> {
     let from_header = basic_credentials(headers);
     let basic = from_header.is_some();
@@ -397,15 +411,55 @@ async fn client_credentials_grant(
         (None, Some(id), Some(secret)) => (id, secret),
         _ => return Err(OAuthError::invalid_client(true)),
     };
-    let client = state
+    // As for people: counted per address, and per client at that address
+    // (a guesser elsewhere cannot lock the integration out), before the
+    // secret is hashed. An id no client can have costs the address only.
+    let s = &state.settings;
+    let address_key = format!("addr:{address}");
+    let mut keys = vec![(address_key.clone(), s.login_max_failures_per_address)];
+    if plausible_client_id(&id) {
+        keys.push((
+            format!("client:{id}|{address_key}"),
+            s.login_max_failures_per_account,
+        ));
+    }
+    if let Some(wait) = state
         .identity
-        .authenticate_client(&id, &secret)
+        .count_attempt(&keys)
         .await
-        .map_err(ApiError::from)?;
+        .map_err(ApiError::from)?
+    {
+        login_outcome("client_credentials", "throttled");
+        tracing::info!(client = %address, "client credentials throttled");
+        return Err(OAuthError {
+            retry_after: Some(wait),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_request",
+                "too many failed attempts; try again later",
+            )
+        });
+    }
+    let client = if plausible_client_id(&id) {
+        state
+            .identity
+            .authenticate_client(&id, &secret)
+            .await
+            .map_err(ApiError::from)?
+    } else {
+        None
+    };
     let Some(client) = client else {
         login_outcome("client_credentials", "failed");
         return Err(OAuthError::invalid_client(basic));
     };
+    if let Some((client_key, _)) = keys.get(1) {
+        state
+            .identity
+            .attempt_succeeded(client_key, &address_key)
+            .await
+            .map_err(ApiError::from)?;
+    }
     let (access, _) = state
         .keys
         .issue(&client.client_id, ActorKind::Client, &[client.role])
@@ -418,6 +472,16 @@ async fn client_credentials_grant(
         client.role.to_string(),
         Session::Body,
     ))
+}
+
+/// Client ids are generated (`ticketera client create`): short, printable,
+/// no separator of the throttle's keys.
+fn plausible_client_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 async fn refresh_grant(

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use crate::auth::passwords::{generate_secret, hash_secret, verify_secret};
+use crate::auth::passwords::{generate_secret, hash_secret, verify_secret, HashGate};
 use crate::auth::tokens::Claims;
 
 pub const USERNAME_MAX: usize = 64;
@@ -45,8 +45,18 @@ pub enum IdentityError {
     },
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Too many password checks at once: try again shortly.
+    #[error("too many password checks at once")]
+    Busy,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+fn hashing(e: crate::auth::passwords::PasswordError) -> IdentityError {
+    match e {
+        crate::auth::passwords::PasswordError::Busy => IdentityError::Busy,
+        other => IdentityError::Hashing(other.to_string()),
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
@@ -236,11 +246,16 @@ async fn insert_refresh_on(
 #[derive(Clone)]
 pub struct Identity {
     pool: PgPool,
+    /// Bounds the argon2 work of this service (and its clones).
+    gate: HashGate,
 }
 
 impl Identity {
     pub fn new(pool: PgPool) -> Self {
-        Identity { pool }
+        Identity {
+            pool,
+            gate: HashGate::default(),
+        }
     }
 
     pub async fn user_count(&self) -> Result<i64, IdentityError> {
@@ -285,7 +300,7 @@ impl Identity {
                 .map_err(|e| invalid("display_name", e.to_string()))?,
             _ => username.clone(),
         };
-        let hash = hash_secret(password.to_string())
+        let hash = hash_secret(&self.gate, password.to_string())
             .await
             .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
@@ -424,7 +439,7 @@ impl Identity {
         request_id: Option<&str>,
     ) -> Result<User, IdentityError> {
         validate_password(password)?;
-        let hash = hash_secret(password.to_string())
+        let hash = hash_secret(&self.gate, password.to_string())
             .await
             .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         self.change_user(
@@ -461,7 +476,9 @@ impl Identity {
             ),
             None => (None, None),
         };
-        let ok = verify_secret(hash, password.to_string()).await;
+        let ok = verify_secret(&self.gate, hash, password.to_string())
+            .await
+            .map_err(hashing)?;
         Ok(match user {
             Some(u) if ok && u.enabled => PasswordCheck::Valid(u),
             Some(u) if ok => PasswordCheck::Disabled(u),
@@ -488,7 +505,7 @@ impl Identity {
             .map_err(|e| invalid("name", e.to_string()))?;
         let client_id = format!("cli_{}", generate_secret(12));
         let secret = generate_secret(32);
-        let hash = hash_secret(secret.clone())
+        let hash = hash_secret(&self.gate, secret.clone())
             .await
             .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
@@ -571,7 +588,7 @@ impl Identity {
         request_id: Option<&str>,
     ) -> Result<(ClientInfo, String), IdentityError> {
         let secret = generate_secret(32);
-        let hash = hash_secret(secret.clone())
+        let hash = hash_secret(&self.gate, secret.clone())
             .await
             .map_err(|e| IdentityError::Hashing(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
@@ -608,7 +625,9 @@ impl Identity {
             .as_ref()
             .map(|r| r.try_get::<String, _>("secret_hash"))
             .transpose()?;
-        let ok = verify_secret(hash, secret.to_string()).await;
+        let ok = verify_secret(&self.gate, hash, secret.to_string())
+            .await
+            .map_err(hashing)?;
         match row {
             Some(r) if ok && r.try_get::<bool, _>("enabled")? => Ok(Some(Client {
                 client_id: r.try_get("client_id")?,

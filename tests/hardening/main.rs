@@ -5,6 +5,7 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+mod hashing;
 mod refresh;
 mod restore;
 mod throttle;

@@ -6,5 +6,5 @@ pub mod kek;
 pub mod passwords;
 pub mod tokens;
 
-pub use passwords::{generate_secret, hash_secret, verify_secret, PasswordError};
+pub use passwords::{generate_secret, hash_secret, verify_secret, HashGate, PasswordError};
 pub use tokens::{Claims, TokenError, TokenKeys, TokenSettings};

@@ -2,9 +2,17 @@
 //! (ARCHITECTURE.md, "Auth and roles"), stored as PHC strings.
 //!
 //! Hashing costs ~20 MiB and tens of milliseconds of CPU, so it never runs on
-//! an async worker thread: every entry point hops to `spawn_blocking`.
+//! an async worker thread: every entry point hops to `spawn_blocking`. At most
+//! one hash per core runs at once (memory stays bounded whatever the burst of
+//! token requests); a few dozen more may wait briefly for a slot, and beyond
+//! that the caller is told to come back ([`PasswordError::Busy`], a 503 with
+//! `Retry-After`).
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -28,6 +36,10 @@ pub enum PasswordError {
     /// The blocking task panicked or was cancelled at shutdown.
     #[error("password hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every hashing slot is taken and the queue is full or did not move in
+    /// time: try again in a second.
+    #[error("too many password checks at once")]
+    Busy,
 }
 
 fn hasher() -> Result<Argon2<'static>, PasswordError> {
@@ -82,36 +94,97 @@ fn dummy_hash() -> Option<&'static str> {
         .as_deref()
 }
 
+/// Callers that may wait for a hashing slot at once; more are refused.
+const MAX_WAITING: usize = 64;
+/// How long one waits for a slot before it is refused.
+const SLOT_WAIT: Duration = Duration::from_secs(2);
+
+/// The hashing slots of one service (an [`crate::identity::Identity`] and
+/// its clones): one running hash per core, a short queue behind them.
+#[derive(Clone, Debug)]
+pub struct HashGate {
+    slots: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Default for HashGate {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        HashGate {
+            slots: Arc::new(Semaphore::new(cores)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl HashGate {
+    /// A hashing slot, or `Busy`.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            metrics::counter!("ticketera_password_checks_refused_total").increment(1);
+            return Err(PasswordError::Busy);
+        }
+        let waited = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        match waited {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                metrics::counter!("ticketera_password_checks_refused_total").increment(1);
+                Err(PasswordError::Busy)
+            }
+        }
+    }
+}
+
 /// Hashes a password or client secret into an argon2id PHC string.
-pub async fn hash_secret(secret: String) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || hash_blocking(secret.as_bytes())).await?
+pub async fn hash_secret(gate: &HashGate, secret: String) -> Result<String, PasswordError> {
+    let permit = gate.slot().await?;
+    tokio::task::spawn_blocking(move || {
+        let hashed = hash_blocking(secret.as_bytes());
+        drop(permit);
+        hashed
+    })
+    .await?
 }
 
 /// Checks `secret` against `stored_hash`. `None` means the account does not
 /// exist: the secret is then checked against a dummy hash with the same
-/// parameters (same cost) and the answer is always `false`.
-pub async fn verify_secret(stored_hash: Option<String>, secret: String) -> bool {
-    let outcome = tokio::task::spawn_blocking(move || match stored_hash {
-        Some(hash) => verify_blocking(&hash, secret.as_bytes()),
-        None => {
-            match dummy_hash() {
-                Some(dummy) => {
-                    let _ = verify_blocking(dummy, secret.as_bytes());
+/// parameters (same cost) and the answer is always `false`. `Busy` when no
+/// hashing slot came free in time (the secret was not checked).
+pub async fn verify_secret(
+    gate: &HashGate,
+    stored_hash: Option<String>,
+    secret: String,
+) -> Result<bool, PasswordError> {
+    let permit = gate.slot().await?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match stored_hash {
+            Some(hash) => verify_blocking(&hash, secret.as_bytes()),
+            None => {
+                match dummy_hash() {
+                    Some(dummy) => {
+                        let _ = verify_blocking(dummy, secret.as_bytes());
+                    }
+                    // Still spend one hash's worth of work so the timing stays flat.
+                    None => {
+                        let _ = hash_blocking(secret.as_bytes());
+                    }
                 }
-                // Still spend one hash's worth of work so the timing stays flat.
-                None => {
-                    let _ = hash_blocking(secret.as_bytes());
-                }
+                false
             }
-            false
         }
     })
     .await;
     match outcome {
-        Ok(valid) => valid,
+        Ok(valid) => Ok(valid),
         Err(e) => {
             tracing::error!(error = %e, "password verification task failed");
-            false
+            Ok(false)
         }
     }
 }
@@ -132,46 +205,94 @@ mod tests {
 
     #[tokio::test]
     async fn hash_uses_argon2id_with_the_required_parameters() {
-        let hash = hash_secret("correct horse".into()).await.expect("hash");
+        let hash = hash_secret(&HashGate::default(), "correct horse".into())
+            .await
+            .expect("hash");
         assert!(hash.starts_with(PHC_PREFIX), "{hash}");
     }
 
     #[tokio::test]
     async fn verify_accepts_the_right_secret_only() {
-        let hash = hash_secret("correct horse".into()).await.expect("hash");
-        assert!(verify_secret(Some(hash.clone()), "correct horse".into()).await);
-        assert!(!verify_secret(Some(hash.clone()), "correct horsE".into()).await);
-        assert!(!verify_secret(Some(hash), String::new()).await);
+        let hash = hash_secret(&HashGate::default(), "correct horse".into())
+            .await
+            .expect("hash");
+        assert!(verify_secret(
+            &HashGate::default(),
+            Some(hash.clone()),
+            "correct horse".into()
+        )
+        .await
+        .expect("a slot"));
+        assert!(!verify_secret(
+            &HashGate::default(),
+            Some(hash.clone()),
+            "correct horsE".into()
+        )
+        .await
+        .expect("a slot"));
+        assert!(
+            !verify_secret(&HashGate::default(), Some(hash), String::new())
+                .await
+                .expect("a slot")
+        );
     }
 
     #[tokio::test]
     async fn same_secret_hashes_differently_each_time() {
-        let a = hash_secret("s3cret".into()).await.expect("hash");
-        let b = hash_secret("s3cret".into()).await.expect("hash");
+        let a = hash_secret(&HashGate::default(), "s3cret".into())
+            .await
+            .expect("hash");
+        let b = hash_secret(&HashGate::default(), "s3cret".into())
+            .await
+            .expect("hash");
         assert_ne!(a, b, "salts must be random");
-        assert!(verify_secret(Some(a), "s3cret".into()).await);
-        assert!(verify_secret(Some(b), "s3cret".into()).await);
+        assert!(
+            verify_secret(&HashGate::default(), Some(a), "s3cret".into())
+                .await
+                .expect("a slot")
+        );
+        assert!(
+            verify_secret(&HashGate::default(), Some(b), "s3cret".into())
+                .await
+                .expect("a slot")
+        );
     }
 
     #[tokio::test]
     async fn unknown_user_is_always_rejected_against_a_dummy_with_the_same_cost() {
-        assert!(!verify_secret(None, "anything".into()).await);
-        assert!(!verify_secret(None, String::new()).await);
+        assert!(
+            !verify_secret(&HashGate::default(), None, "anything".into())
+                .await
+                .expect("a slot")
+        );
+        assert!(!verify_secret(&HashGate::default(), None, String::new())
+            .await
+            .expect("a slot"));
         let dummy = dummy_hash().expect("dummy hash computed");
         assert!(dummy.starts_with(PHC_PREFIX), "{dummy}");
     }
 
     #[tokio::test]
     async fn malformed_stored_hash_is_rejected() {
-        assert!(!verify_secret(Some(String::new()), "x".into()).await);
-        assert!(!verify_secret(Some("not-a-phc-string".into()), "x".into()).await);
         assert!(
-            !verify_secret(
-                Some("$argon2id$v=19$m=19456,t=2,p=1$AAAA".into()),
-                "x".into()
-            )
-            .await
+            !verify_secret(&HashGate::default(), Some(String::new()), "x".into())
+                .await
+                .expect("a slot")
         );
+        assert!(!verify_secret(
+            &HashGate::default(),
+            Some("not-a-phc-string".into()),
+            "x".into()
+        )
+        .await
+        .expect("a slot"));
+        assert!(!verify_secret(
+            &HashGate::default(),
+            Some("$argon2id$v=19$m=19456,t=2,p=1$AAAA".into()),
+            "x".into()
+        )
+        .await
+        .expect("a slot"));
     }
 
     #[test]

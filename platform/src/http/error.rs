@@ -32,6 +32,10 @@ pub enum ApiError {
     },
     #[error("throttled")]
     TooManyRequests { retry_after_secs: i64 },
+    /// Overloaded for a moment (e.g. every password-hashing slot taken): 503
+    /// with `Retry-After`.
+    #[error("busy")]
+    Busy { retry_after_secs: i64 },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -97,6 +101,7 @@ impl ApiError {
         match self {
             ApiError::Status { status, .. } => *status,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +124,12 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => (
                 "too_many_requests",
                 Some("too many attempts; wait before trying again".to_string()),
+                None,
+                Some(retry_after_secs.max(1)),
+            ),
+            ApiError::Busy { retry_after_secs } => (
+                "busy",
+                Some("the server is busy; try again shortly".to_string()),
                 None,
                 Some(retry_after_secs.max(1)),
             ),
@@ -215,6 +226,9 @@ impl From<crate::identity::IdentityError> for ApiError {
             }
             E::Invalid { field, message } => ApiError::validation(field, message),
             E::Hashing(m) => ApiError::internal(m),
+            E::Busy => ApiError::Busy {
+                retry_after_secs: 1,
+            },
             E::Database(err) => match err {
                 sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
                     ApiError::unavailable(err)
