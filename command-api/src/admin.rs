@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::AppState;
-use platform::http::JsonBody;
+use platform::http::DeferredJson;
 use platform::http::Principal;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -67,9 +67,10 @@ pub struct CreateUserRequest {
 pub async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
-    body: JsonBody<CreateUserRequest>,
+    body: DeferredJson,
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageUsers)?;
+    let body = body.parse::<CreateUserRequest>()?;
     let r = body.value;
     let user = state
         .identity
@@ -137,9 +138,10 @@ pub async fn update_user(
     State(state): State<AppState>,
     principal: Principal,
     Path(username): Path<String>,
-    body: JsonBody<UpdateUserRequest>,
+    body: DeferredJson,
 ) -> Result<Json<UserView>, ApiError> {
     principal.require(Action::ManageUsers)?;
+    let body = body.parse::<UpdateUserRequest>()?;
     let r = body.value;
     if r.role.is_none() && r.enabled.is_none() {
         return Err(ApiError::validation(
@@ -190,9 +192,10 @@ pub async fn reset_password(
     State(state): State<AppState>,
     principal: Principal,
     Path(username): Path<String>,
-    body: JsonBody<PasswordRequest>,
+    body: DeferredJson,
 ) -> Result<StatusCode, ApiError> {
     principal.require(Action::ManageUsers)?;
+    let body = body.parse::<PasswordRequest>()?;
     state
         .identity
         .reset_password(

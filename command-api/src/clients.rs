@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{Action, Role};
-use platform::http::{ApiError, JsonBody, Principal};
+use platform::http::{ApiError, DeferredJson, Principal};
 use platform::identity::{AuditEntry, ClientInfo};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -93,9 +93,10 @@ pub async fn list_clients(
 pub async fn create_client(
     State(state): State<AppState>,
     principal: Principal,
-    body: JsonBody<CreateClientRequest>,
+    body: DeferredJson,
 ) -> Result<Response, ApiError> {
     principal.require(Action::ManageClients)?;
+    let body = body.parse::<CreateClientRequest>()?;
     let r = body.value;
     let (client_id, client_secret) = state
         .identity
@@ -151,9 +152,10 @@ pub async fn update_client(
     State(state): State<AppState>,
     principal: Principal,
     Path(client_id): Path<String>,
-    body: JsonBody<UpdateClientRequest>,
+    body: DeferredJson,
 ) -> Result<Json<ClientView>, ApiError> {
     principal.require(Action::ManageClients)?;
+    let body = body.parse::<UpdateClientRequest>()?;
     let client = state
         .identity
         .set_client_enabled(

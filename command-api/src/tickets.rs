@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use platform::http::body::body_hash;
-use platform::http::JsonBody;
+use platform::http::DeferredJson;
 use platform::http::Principal;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -243,8 +243,10 @@ pub async fn open_ticket(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    body: JsonBody<OpenTicketRequest>,
+    body: DeferredJson,
 ) -> Result<Response, ApiError> {
+    principal.require(Action::OpenTicket)?;
+    let body = body.parse::<OpenTicketRequest>()?;
     let r = body.value;
     let id = Uuid::now_v7();
     let command = Command::Open(OpenTicket {
@@ -293,8 +295,11 @@ pub async fn get_ticket(
     Ok(res)
 }
 
+/// A command route: the role check (`$action`, the command's own) comes
+/// before the ticket is looked up and before the body is judged, so a
+/// caller without the right learns 403 whatever else is wrong.
 macro_rules! command_route {
-    ($fn:ident, $path:literal, $req:ty, $doc:literal, |$r:ident| $build:expr) => {
+    ($fn:ident, $path:literal, $req:ty, $action:expr, $doc:literal, |$r:ident| $build:expr) => {
         #[utoipa::path(post, path = $path, tag = "tickets", description = $doc,
             request_body = $req,
             params(
@@ -315,8 +320,10 @@ macro_rules! command_route {
             principal: Principal,
             Path(id): Path<String>,
             headers: HeaderMap,
-            body: JsonBody<$req>,
+            body: DeferredJson,
         ) -> Result<Response, ApiError> {
+            principal.require($action)?;
+            let body = body.parse::<$req>()?;
             let id = ticket_id(&state, &id).await?;
             let $r = body.value;
             let command = $build;
@@ -401,6 +408,7 @@ command_route!(
     assign,
     "/api/v1/tickets/{id}/assign",
     AssignRequest,
+    Action::AssignTicket,
     "Assign the ticket to a user",
     |r| Command::Assign {
         assignee: r.assignee
@@ -410,6 +418,7 @@ command_route!(
     unassign,
     "/api/v1/tickets/{id}/unassign",
     Empty,
+    Action::AssignTicket,
     "Remove the assignee",
     |_r| Command::Unassign
 );
@@ -417,6 +426,7 @@ command_route!(
     start,
     "/api/v1/tickets/{id}/start",
     Empty,
+    Action::WorkTicket,
     "NEW → IN_PROGRESS",
     |_r| Command::Start
 );
@@ -424,6 +434,7 @@ command_route!(
     hold,
     "/api/v1/tickets/{id}/hold",
     ReasonRequest,
+    Action::WorkTicket,
     "IN_PROGRESS → ON_HOLD",
     |r| Command::Hold { reason: r.reason }
 );
@@ -431,6 +442,7 @@ command_route!(
     resume,
     "/api/v1/tickets/{id}/resume",
     Empty,
+    Action::WorkTicket,
     "ON_HOLD → IN_PROGRESS",
     |_r| Command::Resume
 );
@@ -438,6 +450,7 @@ command_route!(
     resolve,
     "/api/v1/tickets/{id}/resolve",
     ResolveRequest,
+    Action::ResolveTicket,
     "NEW | IN_PROGRESS | ON_HOLD → RESOLVED; a resolution is required",
     |r| Command::Resolve {
         resolution: r.resolution,
@@ -448,6 +461,7 @@ command_route!(
     close,
     "/api/v1/tickets/{id}/close",
     CloseRequest,
+    Action::CloseTicket,
     "RESOLVED → CLOSED",
     |r| Command::Close { note: r.note }
 );
@@ -455,6 +469,7 @@ command_route!(
     reopen,
     "/api/v1/tickets/{id}/reopen",
     ReasonRequest,
+    Action::ReopenTicket,
     "RESOLVED | CLOSED → IN_PROGRESS",
     |r| Command::Reopen { reason: r.reason }
 );
@@ -462,6 +477,7 @@ command_route!(
     change_severity,
     "/api/v1/tickets/{id}/severity",
     SeverityRequest,
+    Action::ChangeSeverity,
     "Change severity, with a reason",
     |r| Command::ChangeSeverity {
         severity: r.severity,
@@ -472,6 +488,7 @@ command_route!(
     comment,
     "/api/v1/tickets/{id}/comments",
     CommentRequest,
+    Action::CommentTicket,
     "Add a comment",
     |r| Command::Comment { body: r.body }
 );
@@ -479,6 +496,7 @@ command_route!(
     tag,
     "/api/v1/tickets/{id}/tags",
     TagsRequest,
+    Action::AnnotateTicket,
     "Add tags",
     |r| Command::Tag { tags: r.tags }
 );
@@ -486,6 +504,7 @@ command_route!(
     add_observable,
     "/api/v1/tickets/{id}/observables",
     ObservableRequest,
+    Action::AnnotateTicket,
     "Attach an observable (IP, domain, URL, file hash, user account)",
     |r| Command::AddObservable {
         kind: r.kind,
@@ -503,6 +522,7 @@ pub async fn untag(
     Path((id, tag)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    principal.require(Action::AnnotateTicket)?;
     let id = ticket_id(&state, &id).await?;
     let hash = body_hash(
         "DELETE",
@@ -532,8 +552,10 @@ pub async fn mark_duplicate(
     principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: JsonBody<DuplicateRequest>,
+    body: DeferredJson,
 ) -> Result<Response, ApiError> {
+    principal.require(Action::ResolveTicket)?;
+    let body = body.parse::<DuplicateRequest>()?;
     let id = ticket_id(&state, &id).await?;
     let r = body.value;
     let survivor_id = state

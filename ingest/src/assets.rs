@@ -157,7 +157,8 @@ pub async fn list(
     State(ingest): State<Ingest>,
     caller: Principal,
 ) -> Result<Json<Vec<AssetView>>, ApiError> {
-    caller.require(Action::ManageAssets)?;
+    // One CMDB read policy: every role reads it, as over GraphQL (`assets`).
+    caller.require(Action::Read)?;
     let rows = sqlx::query_as(&format!("SELECT {COLUMNS} FROM assets ORDER BY network"))
         .fetch_all(&ingest.pool)
         .await
@@ -176,7 +177,8 @@ pub async fn get_one(
     caller: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<AssetView>, ApiError> {
-    caller.require(Action::ManageAssets)?;
+    // One CMDB read policy: every role reads it, as over GraphQL (`assets`).
+    caller.require(Action::Read)?;
     let id = asset_id(&id)?;
     let row: Option<AssetView> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM assets WHERE id = $1"))

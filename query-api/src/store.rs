@@ -540,7 +540,7 @@ const ASSET_PAGE: &str = "SELECT id, network::text AS network, hostname, owner, 
          OR strpos(lower(coalesce(hostname, '')), lower($2)) > 0
          OR strpos(lower(coalesce(owner, '')), lower($2)) > 0
          OR strpos(lower(coalesce(business_unit, '')), lower($2)) > 0)
-  ORDER BY network
+  ORDER BY assets.network
   LIMIT $3";
 
 const ASSET_COUNT: &str = "SELECT count(*) FROM assets

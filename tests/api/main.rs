@@ -10,6 +10,7 @@ mod event_store;
 mod history_export;
 mod openapi;
 mod replica;
+mod roles;
 mod session;
 mod spa;
 mod tickets;

@@ -135,6 +135,54 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
+/// A request body read but not yet judged: a handler checks the caller's
+/// role first and parses after ([`DeferredJson::parse`]), so that a caller
+/// without the right gets 403 whatever the body holds. Same rules as
+/// [`JsonBody`] (which is this, parsed at once).
+pub struct DeferredJson {
+    bytes: Result<Bytes, ApiError>,
+    json: bool,
+    method: String,
+    path: String,
+}
+
+impl DeferredJson {
+    pub fn parse<T: DeserializeOwned>(self) -> Result<JsonBody<T>, ApiError> {
+        let bytes = self.bytes?;
+        // A command without parameters may come with no body at all.
+        let value = if bytes.is_empty() {
+            parse_json(b"{}")?
+        } else if !self.json {
+            return Err(unsupported_media_type("application/json"));
+        } else {
+            parse_json(&bytes)?
+        };
+        Ok(JsonBody {
+            value,
+            hash: body_hash(&self.method, &self.path, &bytes),
+        })
+    }
+}
+
+impl<S> FromRequest<S> for DeferredJson
+where
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let json = is_json(req.headers());
+        let method = req.method().to_string();
+        let path = req.uri().path().to_string();
+        Ok(DeferredJson {
+            bytes: read_body(req).await,
+            json,
+            method,
+            path,
+        })
+    }
+}
+
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
     S: Send + Sync,
@@ -142,23 +190,9 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let json = is_json(req.headers());
-        let method = req.method().to_string();
-        let path = req.uri().path().to_string();
-        let bytes = read_body(req).await?;
-        // A command without parameters may come with no body at all.
-        let value = if bytes.is_empty() {
-            parse_json(b"{}")?
-        } else if !json {
-            return Err(unsupported_media_type("application/json"));
-        } else {
-            parse_json(&bytes)?
-        };
-        Ok(JsonBody {
-            value,
-            hash: body_hash(&method, &path, &bytes),
-        })
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(deferred) = DeferredJson::from_request(req, state).await;
+        deferred.parse()
     }
 }
 

@@ -10,6 +10,6 @@ pub mod principal;
 pub mod shutdown;
 pub mod static_files;
 
-pub use body::JsonBody;
+pub use body::{DeferredJson, JsonBody};
 pub use error::{ApiError, Problem};
 pub use principal::{Authenticator, Principal};

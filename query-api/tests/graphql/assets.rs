@@ -164,6 +164,30 @@ async fn assets_page_by_network_with_opaque_cursors() {
     }
 }
 
+/// Addresses of another digit count sort as addresses, not as text:
+/// 10.81.9.2 comes before 10.81.9.10 and no page repeats or skips one.
+#[tokio::test]
+async fn asset_pages_follow_address_order_across_digit_counts() {
+    let h = spawn().await;
+    let token = h.user("auditor", Role::Auditor).await;
+    for i in 1..=30 {
+        sqlx::query("INSERT INTO assets (network, criticality) VALUES ($1::cidr, 'LOW')")
+            .bind(format!("10.81.9.{i}"))
+            .execute(&h.pool)
+            .await
+            .expect("insert asset");
+    }
+    let first = h.data(&token, PAGE, json!({"first": 25})).await;
+    let after = first["assets"]["pageInfo"]["endCursor"].clone();
+    let second = h
+        .data(&token, PAGE, json!({"first": 25, "after": after}))
+        .await;
+    let mut seen = networks(&first);
+    seen.extend(networks(&second));
+    let expected: Vec<String> = (1..=30).map(|i| format!("10.81.9.{i}/32")).collect();
+    assert_eq!(seen, expected);
+}
+
 #[tokio::test]
 async fn assets_search_is_a_case_insensitive_part_of_any_field() {
     let h = spawn().await;
