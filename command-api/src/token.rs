@@ -530,6 +530,10 @@ async fn refresh_grant(
             )
             .because("session_revoked"))
         }
+        Err(RefreshError::Disabled) => {
+            login_outcome("refresh_token", "disabled");
+            Err(OAuthError::invalid_grant("this account is disabled").because("account_disabled"))
+        }
         Err(RefreshError::Invalid) => {
             login_outcome("refresh_token", "failed");
             Err(

@@ -160,6 +160,9 @@ pub enum RefreshError {
     Invalid,
     /// A spent token presented again: its family is now revoked.
     Reused,
+    /// The token's user is disabled (its sessions were ended with it): the
+    /// holder, who signed in as that user, is told so.
+    Disabled,
 }
 
 fn parse_role(s: &str) -> Result<Role, sqlx::Error> {
@@ -727,7 +730,7 @@ impl Identity {
             || family_age > family_max.num_seconds() as f64;
         let user = match user {
             Some(u) if !refused && u.enabled && issued_at >= u.tokens_valid_after => u,
-            _ => {
+            other => {
                 sqlx::query(
                     "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
                 )
@@ -735,7 +738,12 @@ impl Identity {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                return Ok(Err(RefreshError::Invalid));
+                let disabled = other.is_some_and(|u| !u.enabled);
+                return Ok(Err(if disabled {
+                    RefreshError::Disabled
+                } else {
+                    RefreshError::Invalid
+                }));
             }
         };
         sqlx::query("UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1")

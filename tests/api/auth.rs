@@ -726,6 +726,29 @@ async fn unknown_user_and_wrong_password_answer_identically() {
     assert_eq!(body["reason"], "account_disabled", "{body}");
 }
 
+/// A session whose user is disabled ends, and its refresh says why.
+#[tokio::test]
+async fn a_disabled_users_refresh_says_the_account_is_disabled() {
+    let app = spawn_app().await;
+    let (user, _) = app.user("analyst").await;
+    let first = app.login_full(&user, PASSWORD).await;
+    let refresh = first["refresh_token"]
+        .as_str()
+        .expect("refresh")
+        .to_string();
+    assert_eq!(
+        patch_user(&app, &user, json!({"enabled": false}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let res = app
+        .token_request(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    let body = oauth_error(res, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    assert_eq!(body["reason"], "account_disabled", "{body}");
+}
+
 #[tokio::test]
 async fn repeated_failures_throttle_the_account_with_retry_after() {
     let app = spawn_app_with(|s| {
