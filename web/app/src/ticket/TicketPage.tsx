@@ -94,7 +94,7 @@ function usePast(ticket: Ticket, asOf: AsOf) {
   const [kept, setKept] = useState<{ key: string; state: TicketStateFragment | null } | null>(null);
   const fresh = r.data && !r.fetching && r.operation?.variables.version === vars.version && r.operation?.variables.at === vars.at;
   if (fresh && kept?.key !== key) setKept({ key, state: r.data?.ticketAsOf ?? null });
-  const state = fresh ? (r.data?.ticketAsOf ?? null) : (kept?.state ?? null);
+  const state = asOf.kind !== 'past' ? null : fresh ? (r.data?.ticketAsOf ?? null) : (kept?.state ?? null);
   return {
     past: state ? ({ ...state, id: ticket.id } satisfies Ticket) : null,
     loading: asOf.kind === 'past' && !fresh,
