@@ -137,6 +137,10 @@ export function PastBanner({ version, total, at, loading }: { version: number; t
 
 export function diffValueText(field: DiffField, v: DiffValue, t: TFunction): string {
   if (v === null || v === '' || (Array.isArray(v) && v.length === 0)) return t('history.value.none');
+  if (field === 'observables' && Array.isArray(v)) {
+    // `KIND value`, as diff.ts makes them: the kind in the UI's language.
+    return v.map((o) => o.replace(/^(\S+) /, (_m: string, k: string) => `${t(`observableKind.${k}`, { defaultValue: k })} `)).join(', ');
+  }
   if (Array.isArray(v)) return v.join(', ');
   if (field === 'status' || field === 'severity' || field === 'resolution') return t(`${field}.${String(v)}`, { defaultValue: String(v) });
   if (field === 'lastSeen' || field === 'acknowledgedAt' || field === 'resolvedAt') return formatInstant(String(v));

@@ -140,6 +140,7 @@ const DATE_FIELDS = new Set(['first_seen', 'last_seen', 'acknowledged_at', 'reso
 export function changeValue(field: string, value: unknown, t: TFunction, formatDate: (iso: string) => string): string {
   if (value === null || value === undefined) return t('history.value.none');
   if (typeof value === 'string') {
+    if (!value.trim()) return t('history.value.none');
     if (ENUM_FIELDS[field]) return t(`${ENUM_FIELDS[field]}.${value}`, { defaultValue: value });
     if (DATE_FIELDS.has(field)) return formatDate(value);
     return quote(value);
