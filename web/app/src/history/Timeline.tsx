@@ -149,15 +149,15 @@ function Page({
   const [r] = useQuery({ query: PageQuery, variables: { id: ticketId, first: PAGE_SIZE, after, reverse } });
   if (r.error && !r.data) {
     return (
-      <li role="alert" className="py-2 text-danger">
-        {t('history.loadError', { detail: r.error.message })}
+      <li className="py-2 text-danger">
+        <span role="alert">{t('history.loadError', { detail: r.error.message })}</span>
       </li>
     );
   }
   if (!r.data) {
     return (
-      <li role="status" className="py-2 text-muted">
-        {t('history.loading')}
+      <li className="py-2 text-muted">
+        <span role="status">{t('history.loading')}</span>
       </li>
     );
   }
