@@ -67,7 +67,7 @@ try {
   await page.getByRole('heading', { level: 1, name: new RegExp(`^${t.number}\\b`) }).waitFor({ timeout: 60_000 });
   // A first step, not measured (the chunk and the first ticketAsOf warm up).
   await page.getByRole('button', { name: 'Primera versión' }).click();
-  await page.locator('[data-testid="as-of-banner"][data-version="1"]').waitFor({ timeout: 60_000 });
+  await page.locator('[data-testid="as-of-banner"][data-version="1"]').waitFor({ timeout: 300_000 });
 
   // Each step: the client-side navigation an auditor's step makes, timed in
   // the page until the banner and the Details' version both say N.
@@ -89,8 +89,8 @@ try {
           obs.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
           setTimeout(() => {
             obs.disconnect();
-            reject(new Error(`version ${v} not shown in 30 s`));
-          }, 30_000);
+            reject(new Error(`version ${v} not shown in 120 s`));
+          }, 120_000);
           window.history.pushState(window.history.state, '', `${location.pathname}?version=${v}`);
           window.dispatchEvent(new PopStateEvent('popstate', { state: window.history.state }));
         }),
