@@ -248,7 +248,7 @@ describe('analysts SPA', () => {
 
     await alert.getByRole('button', { name: es.reload, exact: true }).click();
     await alert.waitFor({ state: 'detached' });
-    await page.getByText('Aislado el servidor FS02 de la red.').waitFor();
+    await page.getByRole('region', { name: /^Comentarios/ }).getByText('Aislado el servidor FS02 de la red.').waitFor();
     await start.click();
     await badge(page, es.status.IN_PROGRESS).waitFor();
     assert.equal(intercepted, 2);

@@ -55,6 +55,7 @@ export const cacheConfig: CacheExchangeOpts = {
     Asset: embedded,
     TicketComment: embedded,
     TimelineEntry: embedded,
+    FieldChange: embedded,
     AlertGroup: embedded,
     Me: embedded,
     DashboardStats: embedded,

@@ -102,13 +102,6 @@ export const TicketDetailFields = graphql(`
       body
       at
     }
-    timeline {
-      sequence
-      type
-      actor
-      at
-      summary
-    }
     alerts {
       sequence
       recordedAt
@@ -181,7 +174,7 @@ export const AssignableUsersQuery = graphql(`
 
 export const LastActorQuery = graphql(`
   query LastActor($id: ID!) {
-    ticketHistory(id: $id) {
+    ticketHistory(id: $id, first: 1, reverse: true) {
       position
       sequence
       actor

@@ -1,4 +1,5 @@
 import type { Messages } from './es';
+import history from '../history/messages.en';
 
 // English: same keys as es.ts (checked by i18n.test.ts; the type only checks
 // that nothing is missing, the test also that nothing is extra).
@@ -323,6 +324,7 @@ const en: Messages = {
     generic: 'Something failed: {{detail}}',
     retry: 'Retry',
   },
+  history,
 };
 
 export default en;

@@ -1,5 +1,7 @@
 // Spanish: the default language. en.ts must have exactly the same keys
 // (checked by i18n.test.ts).
+import history from '../history/messages.es';
+
 const es = {
   app: {
     name: 'Ticketera SOC',
@@ -321,6 +323,7 @@ const es = {
     generic: 'Algo ha fallado: {{detail}}',
     retry: 'Reintentar',
   },
+  history,
 };
 
 export default es;

@@ -1,5 +1,5 @@
-import { Link, useNavigate, useParams } from '@tanstack/react-router';
-import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useClient, useQuery, useSubscription } from 'urql';
 import type { CommandBodies } from '../api/rest';
@@ -24,39 +24,40 @@ import { toast } from '../ui/toast';
 import { failureText, lastChange, refetchTicket, run, type RunResult } from './commands';
 import { validObservable } from './observables';
 import { dialogOpen, isTyping } from '../shell/commands';
+import { parseAsOf, type AsOf } from '../history/asOf';
+import { EventOfVersionQuery, TicketAsOfQuery } from '../history/documents';
+import { Timeline } from '../history/Timeline';
+import { DiffWithNow, PastBanner, TimeTravel } from '../history/TimeTravel';
+import { formatInstant } from '../history/format';
+import type { TicketStateFragment } from '../gql/graphql';
+import { Field, Section } from './Section';
 
 type Ticket = TicketDetailFragment;
 
-function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
-  const id = useId();
-  return (
-    <section aria-labelledby={id} className="panel p-3">
-      <div className="mb-2 flex items-center gap-2">
-        <h2 id={id} className="text-xs font-semibold uppercase tracking-wide text-muted">
-          {title}
-        </h2>
-        <div className="ml-auto">{actions}</div>
-      </div>
-      {children}
-    </section>
-  );
-}
-
-function Field({ label, children }: { label: string; children: ReactNode }) {
-  return (
-    <div className="grid grid-cols-[9rem_1fr] gap-2 py-1 text-[0.8125rem]">
-      <dt className="text-muted">{label}</dt>
-      <dd className="min-w-0 break-words">{children}</dd>
-    </div>
-  );
-}
+// A direct link to a ticket opened a moment ago can come before the read
+// model has it: ask again a few times (250 ms, doubling) before "not found".
+const NOT_FOUND_RETRIES = 4;
+const RETRY_BASE_MS = 250;
 
 export function TicketPage() {
   const { t } = useTranslation();
   const { number } = useParams({ from: '/tickets/$number' });
+  const search = useSearch({ from: '/tickets/$number' });
   const [res, reexecute] = useQuery({ query: TicketByNumberQuery, variables: { number } });
+  const [retry, setRetry] = useState({ number, attempts: 0 });
+  const attempts = retry.number === number ? retry.attempts : 0;
   const ticket = res.data?.ticket ?? null;
-  if (res.fetching && !ticket) {
+  const missing = !res.fetching && !res.error && res.data !== undefined && !ticket;
+  const retrying = missing && attempts < NOT_FOUND_RETRIES;
+  useEffect(() => {
+    if (!retrying) return;
+    const timer = setTimeout(() => {
+      setRetry({ number, attempts: attempts + 1 });
+      reexecute({ requestPolicy: 'network-only' });
+    }, RETRY_BASE_MS * 2 ** attempts);
+    return () => clearTimeout(timer);
+  }, [retrying, attempts, number, reexecute]);
+  if ((res.fetching || retrying) && !ticket) {
     return (
       <p role="status" className="p-6 text-muted">
         {t('ticket.loading')}
@@ -75,10 +76,34 @@ export function TicketPage() {
       </div>
     );
   }
-  return <TicketView key={ticket.id} ticket={ticket} reload={() => reexecute({ requestPolicy: 'network-only' })} />;
+  return <TicketView key={ticket.id} ticket={ticket} asOf={parseAsOf(search)} reload={() => reexecute({ requestPolicy: 'network-only' })} />;
 }
 
-function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) {
+/**
+ * The ticket as of the URL's point (ticketAsOf), with the live ticket's id;
+ * while the next point loads, the one before stays on screen.
+ */
+function usePast(ticket: Ticket, asOf: AsOf) {
+  const vars = {
+    id: ticket.id,
+    version: asOf.kind === 'past' ? asOf.version : null,
+    at: asOf.kind === 'past' ? asOf.at : null,
+  };
+  const [r] = useQuery({ query: TicketAsOfQuery, variables: vars, pause: asOf.kind !== 'past' });
+  const key = `${vars.version}|${vars.at}`;
+  const [kept, setKept] = useState<{ key: string; state: TicketStateFragment | null } | null>(null);
+  const fresh = r.data && !r.fetching && r.operation?.variables.version === vars.version && r.operation?.variables.at === vars.at;
+  if (fresh && kept?.key !== key) setKept({ key, state: r.data?.ticketAsOf ?? null });
+  const state = asOf.kind !== 'past' ? null : fresh ? (r.data?.ticketAsOf ?? null) : (kept?.state ?? null);
+  return {
+    past: state ? ({ ...state, id: ticket.id } satisfies Ticket) : null,
+    loading: asOf.kind === 'past' && !fresh,
+    known: fresh || kept !== null,
+    error: r.error?.message ?? null,
+  };
+}
+
+function TicketView({ ticket, asOf, reload }: { ticket: Ticket; asOf: AsOf; reload: () => void }) {
   const { t } = useTranslation();
   const user = useUser();
   const client = useClient();
@@ -91,10 +116,23 @@ function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) 
 
   // Live: the cache gets each new state of the ticket.
   useSubscription({ query: TicketUpdatedSubscription, variables: { id: ticket.id, afterVersion: startVersion } });
-  const lastEntry = ticket.timeline[ticket.timeline.length - 1];
-  const liveBy = ticket.version > seenVersion && lastEntry && lastEntry.actor !== user.name ? lastEntry.actor : null;
+  // Who made the version on screen: the actor of exactly that event (the
+  // read model's timeline is its first 200 entries, oldest first, so its
+  // last entry was not the latest event of a long ticket).
+  const changedLive = ticket.version > seenVersion;
+  const [latestEvent] = useQuery({
+    query: EventOfVersionQuery,
+    variables: { id: ticket.id, after: String(ticket.version + 1) },
+    pause: !changedLive,
+  });
+  const ev = latestEvent.data?.ticketHistory[0];
+  const liveBy = changedLive && ev && ev.sequence === ticket.version && ev.actor !== user.name ? ev.actor : null;
 
-  const commands = new Set(visibleCommands(user.roles, ticket.status));
+  const { past, loading: pastLoading, known: pastKnown, error: pastError } = usePast(ticket, asOf);
+  const inPast = asOf.kind !== 'now';
+  // The past is read only: no command, comment box, tag or observable form.
+  const commands = new Set(inPast ? [] : visibleCommands(user.roles, ticket.status));
+  const shown: Ticket = past ?? ticket;
 
   async function exec<K extends TicketCommand>(command: K, body: CommandBodies[K]): Promise<boolean> {
     setError(null);
@@ -138,6 +176,9 @@ function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) 
     setSeenVersion(ticket.version);
   }
 
+  const pastMissing = inPast && asOf.kind === 'past' && pastKnown && !pastLoading && !past;
+  const tooHigh = asOf.kind !== 'now' && asOf.version !== null && asOf.version > ticket.version ? asOf.version : null;
+
   return (
     <div className="h-full overflow-auto">
       <div className="mx-auto max-w-[1400px] px-4 py-3">
@@ -148,15 +189,46 @@ function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) 
         </div>
         <header className="mb-3 flex flex-wrap items-start gap-3">
           <h1 className="flex min-w-0 flex-1 flex-wrap items-baseline gap-x-3 gap-y-1 text-lg font-semibold">
-            <span className="font-mono text-accent">{ticket.number}</span>
-            <span className="min-w-0 break-words">{ticket.title}</span>
+            <span className="font-mono text-accent">{shown.number}</span>
+            <span className="min-w-0 break-words">{shown.title}</span>
           </h1>
           <div className="flex items-center gap-2">
-            <StatusBadge status={ticket.status} />
-            <SeverityBadge severity={ticket.severity} />
+            <StatusBadge status={shown.status} />
+            <SeverityBadge severity={shown.severity} />
           </div>
         </header>
-        {conflict && (
+        <TimeTravel
+          key={asOf.kind === 'past' && asOf.at ? asOf.at : 'version'}
+          number={ticket.number}
+          asOf={asOf}
+          latest={ticket.version}
+          shown={inPast ? (past?.version ?? asOf.version ?? ticket.version) : ticket.version}
+          shownAt={shown.updatedAt}
+        />
+        {asOf.kind === 'invalid' && (
+          <p role="alert" className="mb-3 rounded-md border border-[#7a3535] bg-[#2a1416] px-3 py-2 text-[0.8125rem] text-[#ffc9c9]">
+            {t('history.travel.invalidAt', { value: asOf.raw })}
+          </p>
+        )}
+        {tooHigh !== null && (
+          <p role="alert" className="mb-3 rounded-md border border-[#6d5a25] bg-[#2a2310] px-3 py-2 text-[0.8125rem] text-[#ffe7a8]">
+            {t('history.travel.tooHigh', { version: tooHigh, total: ticket.version })}
+          </p>
+        )}
+        {pastMissing && (
+          <p role="alert" className="mb-3 rounded-md border border-[#6d5a25] bg-[#2a2310] px-3 py-2 text-[0.8125rem] text-[#ffe7a8]">
+            {pastError
+              ? t('history.travel.error', { detail: pastError })
+              : t('history.travel.beforeCreation', { date: formatInstant(asOf.kind === 'past' ? asOf.at : null), created: formatInstant(ticket.createdAt) })}
+          </p>
+        )}
+        {asOf.kind === 'past' && !past && !pastMissing && (
+          <p role="status" className="mb-3 text-[0.8125rem] text-muted">
+            {t('history.travel.loading')}
+          </p>
+        )}
+        {inPast && past && <PastBanner version={past.version} total={ticket.version} at={past.updatedAt} loading={pastLoading} />}
+        {!inPast && conflict && (
           <div role="alert" className="mb-3 flex flex-wrap items-center gap-3 rounded-md border border-[#6d5a25] bg-[#2a2310] px-3 py-2 text-[0.8125rem] text-[#ffe7a8]">
             <span>{conflict}</span>
             <button type="button" className="btn btn-sm" onClick={() => void doReload()}>
@@ -164,37 +236,40 @@ function TicketView({ ticket, reload }: { ticket: Ticket; reload: () => void }) 
             </button>
           </div>
         )}
-        {error && (
+        {!inPast && error && (
           <p role="alert" className="mb-3 rounded-md border border-[#7a3535] bg-[#2a1416] px-3 py-2 text-[0.8125rem] text-[#ffc9c9]">
             {error}
           </p>
         )}
-        {liveBy && (
+        {!inPast && liveBy && (
           <p role="status" className="mb-3 text-xs text-muted">
             {t('ticket.liveUpdated', { actor: liveBy })}
           </p>
         )}
-        <div className="grid gap-3 lg:grid-cols-[minmax(0,1fr)_22rem]">
-          <div className="min-w-0 space-y-3">
-            <Actions ticket={ticket} commands={commands} exec={exec} me={user.name} />
-            <Section title={t('ticket.description')}>
-              {ticket.description ? (
-                <p className="whitespace-pre-wrap break-words text-[0.8125rem] leading-relaxed">{ticket.description}</p>
-              ) : (
-                <p className="text-[0.8125rem] text-muted">{t('ticket.noDescription')}</p>
-              )}
-            </Section>
-            <Alerts ticket={ticket} />
-            <Comments ticket={ticket} canComment={commands.has('comments')} exec={exec} />
-            <Timeline ticket={ticket} />
+        {inPast && past && <DiffWithNow then={past} now={ticket} />}
+        {(!inPast || past) && (
+          <div className="grid gap-3 lg:grid-cols-[minmax(0,1fr)_22rem]">
+            <div className="min-w-0 space-y-3">
+              {!inPast && <Actions ticket={ticket} commands={commands} exec={exec} me={user.name} />}
+              <Section title={t('ticket.description')}>
+                {shown.description ? (
+                  <p className="whitespace-pre-wrap break-words text-[0.8125rem] leading-relaxed">{shown.description}</p>
+                ) : (
+                  <p className="text-[0.8125rem] text-muted">{t('ticket.noDescription')}</p>
+                )}
+              </Section>
+              <Alerts ticket={shown} />
+              <Comments ticket={shown} canComment={commands.has('comments')} exec={exec} />
+              <Timeline ticketId={ticket.id} number={ticket.number} upTo={shown.version} latest={ticket.version} />
+            </div>
+            <div className="min-w-0 space-y-3">
+              <Details ticket={shown} />
+              <Assets ticket={shown} />
+              <Observables ticket={shown} canAdd={commands.has('observables')} exec={exec} />
+              <Tags ticket={shown} canEdit={commands.has('tags')} exec={exec} onConflict={setConflict} client={client} />
+            </div>
           </div>
-          <div className="min-w-0 space-y-3">
-            <Details ticket={ticket} />
-            <Assets ticket={ticket} />
-            <Observables ticket={ticket} canAdd={commands.has('observables')} exec={exec} />
-            <Tags ticket={ticket} canEdit={commands.has('tags')} exec={exec} onConflict={setConflict} client={client} />
-          </div>
-        </div>
+        )}
       </div>
     </div>
   );
@@ -735,27 +810,3 @@ function Comments({ ticket, canComment, exec }: { ticket: Ticket; canComment: bo
     </Section>
   );
 }
-
-function Timeline({ ticket }: { ticket: Ticket }) {
-  const { t } = useTranslation();
-  return (
-    <Section title={t('ticket.timeline')}>
-      <ol className="space-y-1 text-[0.8125rem]">
-        {ticket.timeline
-          .slice()
-          .reverse()
-          .map((e) => (
-            <li key={e.sequence} className="grid grid-cols-[10rem_7rem_1fr] gap-2">
-              <time dateTime={e.at} className="text-xs text-muted">
-                {formatDateTime(e.at)}
-              </time>
-              <span className="truncate font-medium">{e.actor}</span>
-              <span className="min-w-0 break-words text-muted">{e.summary}</span>
-            </li>
-          ))}
-      </ol>
-    </Section>
-  );
-}
-
-

@@ -14,8 +14,8 @@ export interface Conflict {
 
 export async function lastChange(id: string): Promise<Conflict> {
   const r = await client.query(LastActorQuery, { id }, { requestPolicy: 'network-only' }).toPromise();
-  const events = r.data?.ticketHistory ?? [];
-  const last = events[events.length - 1];
+  // The newest event only (a page of one, newest first), not the whole stream.
+  const last = r.data?.ticketHistory[0];
   return { actor: last?.actor ?? null, version: last?.sequence ?? null };
 }
 

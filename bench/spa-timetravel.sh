@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The auditors' time-travel benchmark of Ticketera SOC: a benchmark, not a test.
+#
+#   bash bench/spa-timetravel.sh
+#
+# Runs bench/spa-timetravel.mjs (Playwright through playwright-core, Debian's
+# /usr/bin/chromium) against `ticketera serve` on a fresh database: a ticket
+# with 10,000 events appended over REST, then 50 steps of the ticket page to
+# random versions, each timed from the step to the version's fields on
+# screen, beside the plain ticketAsOf query for the same versions (budget
+# p95 ≤ 200 ms). PostgreSQL: a private cluster (bench/lib.sh), or
+# BENCH_DATABASE_SERVER (e.g. postgres://postgres@127.0.0.1:5432).
+# The binary: TICKETERA_BIN, else target/release/ticketera, else the debug
+# one (cargo build -p ticketera). web/dist is built when missing.
+# SPA_TT_EVENTS, SPA_TT_STEPS, SPA_TT_CONCURRENCY tune it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+. bench/lib.sh
+. scripts/lib.sh
+ensure_node
+ensure_chromium
+command -v psql >/dev/null 2>&1 || ensure_postgres_packages
+
+target_dir="${CARGO_TARGET_DIR:-target}"
+if [ -n "${TICKETERA_BIN:-}" ]; then
+  bin="$TICKETERA_BIN"
+elif [ -x "$target_dir/release/ticketera" ]; then
+  bin="$target_dir/release/ticketera"
+else
+  bench_require_cargo
+  say "no release binary: building and using the debug one (cargo build -p ticketera)"
+  cargo build -q -p ticketera >&2
+  bin="$target_dir/debug/ticketera"
+fi
+say "binary: $bin"
+[ -f web/dist/index.html ] || build_web
+npm_deps tests/node
+
+bench_server
+trap bench_cleanup EXIT
+TEST_DATABASE_URL="$server" TICKETERA_BIN="$bin" node bench/spa-timetravel.mjs

@@ -1,0 +1,102 @@
+// The GraphQL operations of the ticket's history (typed by codegen).
+import { graphql } from '../gql';
+
+// The ticket as of a point, with the fields of TicketDetail but no `id`:
+// graphcache keys tickets by id, and a past state must not overwrite the
+// live ticket in the cache (without an id it is kept under ticketAsOf).
+export const TicketStateFields = graphql(`
+  fragment TicketState on Ticket {
+    number
+    title
+    description
+    status
+    severity
+    source
+    sourceIp
+    destinationIp
+    assignee
+    assigneeName
+    tags
+    observables {
+      kind
+      value
+    }
+    alertCount
+    createdAt
+    updatedAt
+    version
+    resolution
+    resolutionSummary
+    ruleName
+    vendor
+    fingerprint
+    commentCount
+    firstSeen
+    lastSeen
+    acknowledgedAt
+    resolvedAt
+    duplicateOf
+    position
+    asset {
+      hostname
+      owner
+      criticality
+    }
+    comments {
+      id
+      author
+      body
+      at
+    }
+    alerts {
+      sequence
+      recordedAt
+      count
+      firstSeen
+      lastSeen
+      kind
+    }
+  }
+`);
+
+export const TicketAsOfQuery = graphql(`
+  query TicketAsOf($id: ID!, $version: Int, $at: DateTime) {
+    ticketAsOf(id: $id, version: $version, at: $at) {
+      ...TicketState
+    }
+  }
+`);
+
+export const TicketHistoryPageQuery = graphql(`
+  query TicketHistoryPage($id: ID!, $first: Int!, $after: String, $reverse: Boolean!) {
+    ticketHistory(id: $id, first: $first, after: $after, reverse: $reverse) {
+      position
+      sequence
+      cursor
+      type
+      recordedAt
+      occurredAt
+      actor
+      actorKind
+      channel
+      summary
+      payload
+      changes {
+        field
+        before
+        after
+      }
+    }
+  }
+`);
+
+/** The one event that made version `after - 1` (cursor = sequence; reverse: older than `after`). */
+export const EventOfVersionQuery = graphql(`
+  query EventOfVersion($id: ID!, $after: String) {
+    ticketHistory(id: $id, first: 1, after: $after, reverse: true) {
+      position
+      sequence
+      actor
+    }
+  }
+`);
