@@ -1,5 +1,6 @@
 // Spanish: the default language. en.ts must have exactly the same keys
 // (checked by i18n.test.ts).
+import { adminEs } from '../admin/messages';
 const es = {
   app: {
     name: 'Ticketera SOC',
@@ -316,6 +317,7 @@ const es = {
   time: {
     never: '—',
   },
+  adminConsole: adminEs,
   errors: {
     network: 'Sin conexión con el servidor.',
     generic: 'Algo ha fallado: {{detail}}',
