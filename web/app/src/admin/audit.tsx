@@ -16,11 +16,16 @@ const KNOWN = [
   'client_secret_rotated',
 ];
 
-/** The detail object as `key: value` pairs (roles in words), for the table. */
-export function auditDetail(detail: unknown, roleName: (r: string) => string): string {
+const FIELDS = ['role', 'display_name', 'name'];
+
+/** The detail object as `field: value` pairs (known fields and roles in words), for the table. */
+export function auditDetail(detail: unknown, fieldName: (k: string) => string, roleName: (r: string) => string): string {
   if (!detail || typeof detail !== 'object') return '';
   return Object.entries(detail as Record<string, unknown>)
-    .map(([k, v]) => `${k}: ${k === 'role' && typeof v === 'string' ? roleName(v) : typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => {
+      const value = k === 'role' && typeof v === 'string' ? roleName(v) : typeof v === 'string' ? v : JSON.stringify(v);
+      return `${FIELDS.includes(k) ? fieldName(k) : k}: ${value}`;
+    })
     .join(', ');
 }
 
@@ -44,7 +49,11 @@ export function AuditTable({ entries }: { entries: AuditEntry[] }) {
             <td className={`${tdClass} whitespace-nowrap tabular-nums`}>{formatDateTime(e.at)}</td>
             <td className={tdClass}>{e.actor}</td>
             <td className={tdClass}>{KNOWN.includes(e.action) ? t(`adminConsole.audit.actions.${e.action}`) : e.action}</td>
-            <td className={`${tdClass} text-muted`}>{auditDetail(e.detail, (r) => t(`role.${r}`, { defaultValue: r }))}</td>
+            <td className={`${tdClass} text-muted`}>{auditDetail(
+                e.detail,
+                (k) => t(`adminConsole.audit.fields.${k}`),
+                (r) => t(`role.${r}`, { defaultValue: r }),
+              )}</td>
           </tr>
         ))}
       </tbody>

@@ -67,6 +67,7 @@ export const adminEs = {
     actor: 'Quién',
     action: 'Qué',
     detail: 'Detalle',
+    fields: { role: 'Rol', display_name: 'Nombre visible', name: 'Nombre' },
     actions: {
       created: 'Creado',
       role_changed: 'Rol cambiado',
@@ -229,6 +230,7 @@ export const adminEn: typeof adminEs = {
     actor: 'Who',
     action: 'What',
     detail: 'Detail',
+    fields: { role: 'Role', display_name: 'Display name', name: 'Name' },
     actions: {
       created: 'Created',
       role_changed: 'Role changed',
