@@ -3,6 +3,7 @@
 // and CSV imports (all rows or none).
 import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useQuery } from 'urql';
 import { Dialog } from '../ui/Dialog';
 import { formatDateTime } from '../ui/format';
@@ -31,10 +32,15 @@ type Open = { kind: 'create' } | { kind: 'edit'; asset: Node } | { kind: 'delete
 function Assets() {
   const { t } = useTranslation();
   const id = useId();
-  const [draft, setDraft] = useState('');
-  const [search, setSearch] = useState('');
-  // Cursors of the pages before the current one (the first page's is null).
-  const [cursors, setCursors] = useState<(string | null)[]>([]);
+  // The search is in the URL (/admin/assets?q=…): a link to a search can be shared.
+  const search = useSearch({ from: '/admin/assets' }).q ?? '';
+  const navigate = useNavigate({ from: '/admin/assets' });
+  const [draft, setDraft] = useState(search);
+  // Cursors of the pages before the current one (the first page's is null),
+  // for the search they were paged in: another search starts at page 1.
+  const [paging, setPaging] = useState<{ search: string; cursors: (string | null)[] }>({ search, cursors: [] });
+  const cursors = paging.search === search ? paging.cursors : [];
+  const setCursors = (f: (c: (string | null)[]) => (string | null)[]) => setPaging({ search, cursors: f(cursors) });
   const after = cursors.length > 0 ? cursors[cursors.length - 1] : null;
   const [result, reexecute] = useQuery({
     query: AdminAssetsQuery,
@@ -68,8 +74,7 @@ function Assets() {
           className="flex items-center gap-1"
           onSubmit={(e) => {
             e.preventDefault();
-            setCursors([]);
-            setSearch(draft.trim());
+            void navigate({ search: draft.trim() ? { q: draft.trim() } : {} });
           }}
         >
           <label htmlFor={`${id}-q`} className="sr-only">

@@ -22,6 +22,8 @@ export function adminRoutes<R extends AnyRoute>(parent: () => R) {
   const assets = createRoute({
     getParentRoute: () => admin,
     path: '/assets',
+    validateSearch: (raw: Record<string, unknown>): { q?: string } =>
+      typeof raw.q === 'string' && raw.q.trim() ? { q: raw.q.trim() } : {},
     component: lazyRouteComponent(() => import('./AssetsConsole'), 'AssetsConsole'),
   });
   const deadLetters = createRoute({
