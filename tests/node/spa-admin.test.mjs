@@ -169,12 +169,17 @@ describe('admin consoles of the SPA', () => {
   uiTest('a client secret is shown once; rotating it refuses the old secret and accepts the new one', async () => {
     const { page, problems } = await adminOn('clients');
     const name = `siem-${randomUUID().slice(0, 6)}`;
-    await page.getByRole('button', { name: 'Nuevo cliente', exact: true }).click();
+    // By keyboard: the button, the dialog's first field focused, Enter submits.
+    await page.getByRole('button', { name: 'Nuevo cliente', exact: true }).focus();
+    await page.keyboard.press('Enter');
     const create = page.getByRole('dialog', { name: 'Crear un cliente de integración' });
     const roleSelect = create.getByLabel('Rol', { exact: true });
     assert.deepEqual(await roleSelect.locator('option').allInnerTexts(), ['Integración'], 'the only role offered');
-    await create.getByLabel('Nombre', { exact: true }).fill(name);
-    await create.getByRole('button', { name: 'Crear cliente', exact: true }).click();
+    await page.keyboard.press('Enter');
+    await create.getByRole('alert').filter({ hasText: 'Escribe un nombre para el cliente.' }).waitFor();
+    assert.equal(await create.getByLabel('Nombre', { exact: true }).evaluate((el) => el === document.activeElement), true, 'focus in the name');
+    await page.keyboard.type(name);
+    await page.keyboard.press('Enter');
 
     const shown = page.getByRole('dialog', { name: 'Cliente creado' });
     await shown.getByRole('alert').filter({ hasText: 'no se volverá a mostrar' }).waitFor();
@@ -267,8 +272,14 @@ describe('admin consoles of the SPA', () => {
       const r = await graphql(server, admin, 'query($s: String) { assets(first: 5, search: $s) { totalCount } }', { s: net.split('/')[0] });
       assert.equal(r.data.assets.totalCount, 0, `${net} was not imported`);
     }
-    // Fixed, it imports.
-    await imp.getByLabel('Contenido CSV', { exact: true }).fill(csv.replace(`no-such-net-${tag}`, `10.80.${n}.0/24`));
+    // Fixed, from a file, it imports.
+    await imp.getByLabel('Elegir un archivo CSV', { exact: true }).setInputFiles({
+      name: 'activos.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from(csv.replace(`no-such-net-${tag}`, `10.80.${n}.0/24`)),
+    });
+    await imp.getByText('activos.csv', { exact: true }).waitFor();
+    await page.waitForFunction(() => document.querySelector('dialog textarea')?.value.includes('10.80.'));
     await imp.getByRole('button', { name: 'Importar', exact: true }).click();
     await imp.waitFor({ state: 'hidden' });
     await page.getByRole('searchbox', { name: 'Buscar' }).fill(tag);

@@ -306,6 +306,7 @@ function ImportDialog({ onClose, onImported }: { onClose: () => void; onImported
   const id = useId();
   const [csv, setCsv] = useState('');
   const [sent, setSent] = useState('');
+  const [fileName, setFileName] = useState<string | null>(null);
   const [problem, setProblem] = useState<AdminProblem | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -328,20 +329,25 @@ function ImportDialog({ onClose, onImported }: { onClose: () => void; onImported
         <p className="text-xs text-muted" id={`${id}-h`}>
           {t('adminConsole.assets.importHint')}
         </p>
-        <div>
-          <label className="label" htmlFor={`${id}-f`}>
-            {t('adminConsole.assets.csvFile')}
+        <div className="flex items-center gap-2">
+          {/* The browser's own file button speaks the browser's language, not the page's: ours instead. */}
+          <label className="btn btn-sm focus-within:outline-2 focus-within:outline-offset-2 focus-within:outline-focus">
+            <input
+              type="file"
+              accept=".csv,text/csv"
+              className="sr-only"
+              onChange={(e) => {
+                const file = e.target.files?.[0];
+                if (!file) return;
+                setFileName(file.name);
+                void file.text().then(setCsv);
+              }}
+            />
+            {t('adminConsole.assets.chooseFile')}
           </label>
-          <input
-            id={`${id}-f`}
-            type="file"
-            accept=".csv,text/csv"
-            className="text-[0.8125rem]"
-            onChange={(e) => {
-              const file = e.target.files?.[0];
-              if (file) void file.text().then(setCsv);
-            }}
-          />
+          <span className="text-xs text-muted" aria-live="polite">
+            {fileName ?? t('adminConsole.assets.noFile')}
+          </span>
         </div>
         <div>
           <label className="label" htmlFor={`${id}-t`}>

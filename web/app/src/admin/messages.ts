@@ -134,7 +134,8 @@ export const adminEs = {
     importTitle: 'Importar activos desde CSV',
     importHint:
       'Una fila de cabecera (network, hostname, owner, business_unit, criticality) y un activo por línea. Se importan todas las filas o ninguna; una red que ya existe se actualiza.',
-    csvFile: 'Archivo CSV',
+    chooseFile: 'Elegir un archivo CSV',
+    noFile: 'Ningún archivo elegido: pega el CSV abajo o elige uno.',
     csvText: 'Contenido CSV',
     csvRequired: 'Elige un archivo o pega el CSV.',
     importSubmit: 'Importar',
@@ -297,7 +298,8 @@ export const adminEn: typeof adminEs = {
     importTitle: 'Import assets from CSV',
     importHint:
       'A header row (network, hostname, owner, business_unit, criticality), then one asset a line. All rows are imported or none; a network that exists is updated.',
-    csvFile: 'CSV file',
+    chooseFile: 'Choose a CSV file',
+    noFile: 'No file chosen: paste the CSV below or choose one.',
     csvText: 'CSV content',
     csvRequired: 'Choose a file or paste the CSV.',
     importSubmit: 'Import',
