@@ -5,6 +5,7 @@ import { QueuePage } from './queue/QueuePage';
 import { parseQueueSearch } from './queue/search';
 import { NotFound } from './shell/NotFound';
 import { parseSearchString, stringifySearchObject } from './searchString';
+import { adminRoutes } from './admin/routes';
 
 const rootRoute = createRootRoute({ component: Shell, notFoundComponent: NotFound });
 
@@ -35,7 +36,7 @@ export const ticketRoute = createRoute({
   component: lazyRouteComponent(() => import('./ticket/TicketPage'), 'TicketPage'),
 });
 
-const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute]);
+const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute, adminRoutes(() => rootRoute)]);
 
 export const router = createRouter({
   routeTree,

@@ -55,7 +55,14 @@ export function SignIn({ notice }: { notice?: Notice }) {
           : t('auth.throttled', { seconds: secondsLeft })
         : null
       : error;
-  const info = !message && notice ? (notice === 'expired' ? t('auth.expired') : t('auth.signedOut')) : null;
+  const info =
+    !message && notice
+      ? notice === 'expired'
+        ? t('auth.expired')
+        : notice === 'disabled'
+          ? t('auth.accountDisabled')
+          : t('auth.signedOut')
+      : null;
 
   return (
     <main className="flex min-h-screen items-center justify-center bg-bg px-4">

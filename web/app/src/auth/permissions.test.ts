@@ -1,22 +1,51 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_ACTIONS, permits, visibleCommands, type Action, type Role } from './permissions';
+import {
+  ALL_ACTIONS,
+  canSee,
+  mayChangeAnything,
+  permits,
+  visibleCommands,
+  visibleConsoles,
+  type Action,
+  type Role,
+  type Screen,
+  type TicketCommand,
+} from './permissions';
 
-// The matrix of domain/src/permissions.rs, spelled out.
-const MATRIX: Record<Role, Action[]> = {
-  admin: [...ALL_ACTIONS],
-  lead: ALL_ACTIONS.filter((a) => !['ManageUsers', 'ManageClients', 'RaiseAlert'].includes(a)),
-  analyst: ['Read', 'OpenTicket', 'AssignTicket', 'WorkTicket', 'ResolveTicket', 'ChangeSeverity', 'CommentTicket', 'AnnotateTicket'],
-  auditor: ['Read', 'ReadDeadLetters'],
-  integration: ['Read', 'RaiseAlert'],
-};
+// The table of domain/src/permissions.rs's test, written out. Columns:
+// admin, lead, analyst, auditor, integration.
+const TABLE: [Action, [boolean, boolean, boolean, boolean, boolean]][] = [
+  ['Read', [true, true, true, true, true]],
+  ['OpenTicket', [true, true, true, false, false]],
+  ['AssignTicket', [true, true, true, false, false]],
+  ['WorkTicket', [true, true, true, false, false]],
+  ['ResolveTicket', [true, true, true, false, false]],
+  ['CloseTicket', [true, true, false, false, false]],
+  ['ReopenTicket', [true, true, false, false, false]],
+  ['ChangeSeverity', [true, true, true, false, false]],
+  ['CommentTicket', [true, true, true, false, false]],
+  ['AnnotateTicket', [true, true, true, false, false]],
+  ['RaiseAlert', [true, false, false, false, true]],
+  ['ManageUsers', [true, false, false, false, false]],
+  ['ManageClients', [true, false, false, false, false]],
+  ['ManageAssets', [true, false, false, false, false]],
+  ['ReadDeadLetters', [true, false, false, true, false]],
+];
+const ROLES: Role[] = ['admin', 'lead', 'analyst', 'auditor', 'integration'];
 
 describe('permissions', () => {
   it('mirrors the server matrix exactly', () => {
-    for (const role of Object.keys(MATRIX) as Role[]) {
-      for (const action of ALL_ACTIONS) {
-        expect(permits(role, action), `${role} ${action}`).toBe(MATRIX[role].includes(action));
-      }
+    expect(TABLE.map(([a]) => a)).toEqual([...ALL_ACTIONS]);
+    for (const [action, row] of TABLE) {
+      ROLES.forEach((role, i) => expect(permits(role, action), `${role} ${action}`).toBe(row[i]));
     }
+  });
+
+  it('a lead manages neither the CMDB nor reads dead letters (the allow-list)', () => {
+    expect(permits('lead', 'ManageAssets')).toBe(false);
+    expect(permits('lead', 'ReadDeadLetters')).toBe(false);
+    expect(permits('lead' as Role, 'Unknown' as Action)).toBe(false);
+    expect(permits('superuser' as Role, 'Read')).toBe(false);
   });
 
   it('an analyst works tickets but neither closes nor reopens', () => {
@@ -56,5 +85,39 @@ describe('permissions', () => {
     expect(visibleCommands(['admin'], 'IN_PROGRESS')).not.toContain('start');
     expect(visibleCommands(['admin'], 'NEW')).not.toContain('close');
     expect(visibleCommands(['admin'], 'RESOLVED')).not.toContain('assign');
+  });
+
+  // Role → what the UI shows: the ticket commands of a RESOLVED and a CLOSED
+  // ticket, the screens and the admin consoles.
+  const VISIBLE: Record<Role, { resolved: TicketCommand[]; closed: TicketCommand[]; screens: Screen[]; changes: boolean }> = {
+    admin: {
+      resolved: ['unassign', 'close', 'reopen', 'severity', 'comments', 'tags', 'observables'],
+      closed: ['reopen'],
+      screens: ['dashboard', 'users', 'clients', 'assets', 'deadLetters'],
+      changes: true,
+    },
+    lead: {
+      resolved: ['unassign', 'close', 'reopen', 'severity', 'comments', 'tags', 'observables'],
+      closed: ['reopen'],
+      screens: ['dashboard'],
+      changes: true,
+    },
+    analyst: { resolved: ['unassign', 'severity', 'comments', 'tags', 'observables'], closed: [], screens: ['dashboard'], changes: true },
+    auditor: { resolved: [], closed: [], screens: ['dashboard'], changes: false },
+    integration: { resolved: [], closed: [], screens: [], changes: true },
+  };
+
+  it('shows each role its actions, screens and consoles', () => {
+    const screens: Screen[] = ['dashboard', 'users', 'clients', 'assets', 'deadLetters'];
+    for (const role of ROLES) {
+      const v = VISIBLE[role];
+      expect(visibleCommands([role], 'RESOLVED'), `${role} RESOLVED`).toEqual(v.resolved);
+      expect(visibleCommands([role], 'CLOSED'), `${role} CLOSED`).toEqual(v.closed);
+      expect(screens.filter((s) => canSee([role], s)), `${role} screens`).toEqual(v.screens);
+      expect(mayChangeAnything([role]), `${role} changes`).toBe(v.changes);
+    }
+    expect(visibleConsoles(['admin'])).toEqual(['users', 'clients', 'assets', 'deadLetters']);
+    expect(visibleConsoles(['auditor']), 'dead letters are readable by auditors, but not a console of theirs').toEqual([]);
+    expect(visibleConsoles(['lead'])).toEqual([]);
   });
 });

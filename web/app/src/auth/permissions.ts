@@ -42,28 +42,32 @@ export const ALL_ACTIONS: readonly Action[] = [
   'ReadDeadLetters',
 ];
 
+/**
+ * Each role's allow-list, as in domain/src/permissions.rs: what is not listed
+ * is refused. A lead neither manages the CMDB nor reads dead letters; an
+ * auditor reads, dead letters included, and changes nothing.
+ */
+export const ALLOWED: Record<Role, readonly Action[]> = {
+  admin: ALL_ACTIONS,
+  lead: [
+    'Read',
+    'OpenTicket',
+    'AssignTicket',
+    'WorkTicket',
+    'ResolveTicket',
+    'CloseTicket',
+    'ReopenTicket',
+    'ChangeSeverity',
+    'CommentTicket',
+    'AnnotateTicket',
+  ],
+  analyst: ['Read', 'OpenTicket', 'AssignTicket', 'WorkTicket', 'ResolveTicket', 'ChangeSeverity', 'CommentTicket', 'AnnotateTicket'],
+  auditor: ['Read', 'ReadDeadLetters'],
+  integration: ['Read', 'RaiseAlert'],
+};
+
 export function permits(role: Role, action: Action): boolean {
-  switch (role) {
-    case 'admin':
-      return true;
-    case 'lead':
-      return !['ManageUsers', 'ManageClients', 'RaiseAlert'].includes(action);
-    case 'analyst':
-      return [
-        'Read',
-        'OpenTicket',
-        'AssignTicket',
-        'WorkTicket',
-        'ResolveTicket',
-        'ChangeSeverity',
-        'CommentTicket',
-        'AnnotateTicket',
-      ].includes(action);
-    case 'auditor':
-      return action === 'Read' || action === 'ReadDeadLetters';
-    case 'integration':
-      return action === 'Read' || action === 'RaiseAlert';
-  }
+  return ALLOWED[role]?.includes(action) ?? false;
 }
 
 export function anyPermits(roles: readonly Role[], action: Action): boolean {
@@ -122,4 +126,40 @@ const BY_STATUS: Record<Status, readonly TicketCommand[]> = {
 /** The commands to show for a ticket in `status` to a user with `roles`. */
 export function visibleCommands(roles: readonly Role[], status: Status): TicketCommand[] {
   return BY_STATUS[status].filter((c) => anyPermits(roles, COMMAND_ACTION[c]));
+}
+
+/** The SPA's screens beyond the queue and the ticket page. */
+export type Screen = 'dashboard' | 'users' | 'clients' | 'assets' | 'deadLetters';
+export const ADMIN_CONSOLES = ['users', 'clients', 'assets', 'deadLetters'] as const satisfies readonly Screen[];
+export type AdminConsole = (typeof ADMIN_CONSOLES)[number];
+
+const CONSOLE_ACTION: Record<AdminConsole, Action> = {
+  users: 'ManageUsers',
+  clients: 'ManageClients',
+  assets: 'ManageAssets',
+  deadLetters: 'ReadDeadLetters',
+};
+
+/**
+ * The admin consoles are the admin's: a console needs its action and the
+ * admin role (an auditor may read dead letters over the API, but the
+ * consoles are an administration area, out of the auditor's navigation).
+ */
+export function canSeeConsole(roles: readonly Role[], console: AdminConsole): boolean {
+  return roles.includes('admin') && anyPermits(roles, CONSOLE_ACTION[console]);
+}
+
+export function visibleConsoles(roles: readonly Role[]): AdminConsole[] {
+  return ADMIN_CONSOLES.filter((c) => canSeeConsole(roles, c));
+}
+
+/** Whether a screen is shown to `roles` (the dashboard to every person who reads). */
+export function canSee(roles: readonly Role[], screen: Screen): boolean {
+  if (screen === 'dashboard') return roles.some((r) => r !== 'integration') && anyPermits(roles, 'Read');
+  return canSeeConsole(roles, screen);
+}
+
+/** Whether `roles` may change anything at all (an auditor may not: no mutating control is shown). */
+export function mayChangeAnything(roles: readonly Role[]): boolean {
+  return ALL_ACTIONS.some((a) => a !== 'Read' && a !== 'ReadDeadLetters' && anyPermits(roles, a));
 }

@@ -134,6 +134,22 @@ describe('session', () => {
     expect(timers).toHaveLength(0);
   });
 
+  it('a refresh refused because the account was disabled ends the session with the "disabled" notice', async () => {
+    let first = true;
+    const { s, fire } = setup((url) => {
+      if (url !== TOKEN_URL) return me();
+      if (first) {
+        first = false;
+        return token(1);
+      }
+      return json(400, { error: 'invalid_grant', reason: 'account_disabled' });
+    });
+    await s.signIn('ana', 'secret-pass');
+    fire();
+    await vi.waitFor(() => expect(s.current).toEqual({ status: 'signedOut', notice: 'disabled' }));
+    expect(s.token()).toBeNull();
+  });
+
   it('restores the session on page load from the refresh cookie, or shows sign-in quietly', async () => {
     const ok = setup((url) => (url === TOKEN_URL ? token(7) : me()));
     await ok.s.restore();

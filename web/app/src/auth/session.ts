@@ -15,7 +15,7 @@ export interface User {
   roles: Role[];
 }
 
-export type Notice = 'expired' | 'signedOut';
+export type Notice = 'expired' | 'signedOut' | 'disabled';
 
 export type SessionState =
   | { status: 'loading' }
@@ -206,7 +206,14 @@ export class Session {
         );
         if (res.ok) return await this.accept((await res.json()) as TokenBody);
         if (res.status >= 400 && res.status < 500) {
-          this.end(opts.quiet || this.state.status !== 'signedIn' ? undefined : 'expired');
+          // An account disabled meanwhile is worth saying even on page load:
+          // signing in again would not help.
+          const reason = await res.json().then(
+            (b: { reason?: unknown }) => b.reason,
+            () => undefined,
+          );
+          if (reason === 'account_disabled') this.end('disabled');
+          else this.end(opts.quiet || this.state.status !== 'signedIn' ? undefined : 'expired');
           return false;
         }
         this.retrySoon();

@@ -3,6 +3,7 @@ import history from '../history/messages.en';
 
 // English: same keys as es.ts (checked by i18n.test.ts; the type only checks
 // that nothing is missing, the test also that nothing is extra).
+import { adminEn } from '../admin/messages';
 const en: Messages = {
   app: {
     name: 'Ticketera SOC',
@@ -319,6 +320,7 @@ const en: Messages = {
   time: {
     never: '—',
   },
+  adminConsole: adminEn,
   errors: {
     network: 'No connection to the server.',
     generic: 'Something failed: {{detail}}',

@@ -1,5 +1,6 @@
 // Spanish: the default language. en.ts must have exactly the same keys
 // (checked by i18n.test.ts).
+import { adminEs } from '../admin/messages';
 import history from '../history/messages.es';
 
 const es = {
@@ -318,6 +319,7 @@ const es = {
   time: {
     never: '—',
   },
+  adminConsole: adminEs,
   errors: {
     network: 'Sin conexión con el servidor.',
     generic: 'Algo ha fallado: {{detail}}',

@@ -13,6 +13,7 @@ import { CommandPalette } from './CommandPalette';
 import { dialogOpen, emitCommand, isTyping, onCommand } from './commands';
 import { ShortcutsDialog } from './ShortcutsDialog';
 import { Toasts } from '../ui/toast';
+import { visibleConsoles } from '../auth/permissions';
 
 export function Shell() {
   const s = useSession();
@@ -111,6 +112,15 @@ function SignedIn() {
           >
             {t('app.queue')}
           </Link>
+          {user && visibleConsoles(user.roles).length > 0 && (
+            <Link
+              to="/admin"
+              className="rounded px-2 py-1 text-[0.8125rem] text-muted no-underline hover:bg-raised hover:text-fg"
+              activeProps={{ className: 'bg-raised !text-fg', 'aria-current': 'page' }}
+            >
+              {t('app.admin')}
+            </Link>
+          )}
         </nav>
         <div className="ml-auto flex items-center gap-3">
           <LiveIndicator />
