@@ -3,6 +3,7 @@ import { createRootRoute, createRoute, createRouter, lazyRouteComponent, Navigat
 import { Shell } from './shell/Shell';
 import { QueuePage } from './queue/QueuePage';
 import { parseQueueSearch } from './queue/search';
+import { parseDashboardSearch } from './dashboard/search';
 import { NotFound } from './shell/NotFound';
 import { parseSearchString, stringifySearchObject } from './searchString';
 
@@ -35,7 +36,15 @@ export const ticketRoute = createRoute({
   component: lazyRouteComponent(() => import('./ticket/TicketPage'), 'TicketPage'),
 });
 
-const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute]);
+export const dashboardRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/dashboard',
+  validateSearch: parseDashboardSearch,
+  // Its own chunk with ECharts: not part of the initial JavaScript.
+  component: lazyRouteComponent(() => import('./dashboard/DashboardPage'), 'DashboardPage'),
+});
+
+const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute, dashboardRoute]);
 
 export const router = createRouter({
   routeTree,

@@ -111,6 +111,15 @@ function SignedIn() {
           >
             {t('app.queue')}
           </Link>
+          <Link
+            to="/dashboard"
+            search={{}}
+            className="rounded px-2 py-1 text-[0.8125rem] text-muted no-underline hover:bg-raised hover:text-fg"
+            activeProps={{ className: 'bg-raised !text-fg', 'aria-current': 'page' }}
+            activeOptions={{ includeSearch: false }}
+          >
+            {t('app.dashboard')}
+          </Link>
         </nav>
         <div className="ml-auto flex items-center gap-3">
           <LiveIndicator />
