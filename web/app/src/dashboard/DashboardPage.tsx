@@ -8,7 +8,7 @@ import { useClient } from 'urql';
 import type { Severity, Status } from '../gql/graphql';
 import { onLiveEvent } from '../graphql/client';
 import { dashboardRoute } from '../router';
-import { Chart, type ChartOption } from './Chart';
+import { Chart, tooltipRows, type ChartOption } from './Chart';
 import { DashboardQuery } from './documents';
 import { DEFAULT_DAYS, RANGES, rangeOf, type Range } from './search';
 import {
@@ -162,12 +162,21 @@ const TOOLTIP = {
   textStyle: { color: '#e6e9ef' },
   confine: true,
 };
+const countFmt = new Map<string, Intl.NumberFormat>();
+// Counts in the page's language (the tooltip formatter lives outside React).
+function count(v: number | null): string {
+  if (v === null) return '—';
+  const lang = document.documentElement.lang === 'en' ? 'en-GB' : 'es-ES';
+  let f = countFmt.get(lang);
+  if (!f) countFmt.set(lang, (f = new Intl.NumberFormat(lang)));
+  return f.format(v);
+}
 const LEGEND = { textStyle: { color: '#e6e9ef' }, top: 0 };
 
 function hourOption(labels: string[], id: string, name: string, data: number[], color: string): ChartOption {
   return {
     grid: { left: 44, right: 12, top: 16, bottom: 28 },
-    tooltip: { ...TOOLTIP, trigger: 'axis' },
+    tooltip: { ...TOOLTIP, trigger: 'axis', formatter: tooltipRows(count) },
     xAxis: { type: 'category', data: labels, ...AXIS },
     yAxis: { type: 'value', minInterval: 1, ...AXIS },
     series: [{ type: 'line', id, name, data, showSymbol: false, step: 'middle', areaStyle: { opacity: 0.25 }, itemStyle: { color } }],
@@ -178,10 +187,10 @@ function barOption(bars: Bar[], color: string, name: string): ChartOption {
   const shown = [...bars].reverse(); // the largest on top
   return {
     grid: { left: 8, right: 24, top: 8, bottom: 24, containLabel: true },
-    tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' } },
+    tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: tooltipRows(count) },
     xAxis: { type: 'value', minInterval: 1, ...AXIS },
     yAxis: { type: 'category', data: shown.map((b) => b.label), ...AXIS, axisLabel: { color: '#a3acbb', width: 160, overflow: 'truncate' } },
-    series: [{ type: 'bar', id: 'tickets', name, data: shown.map((b) => b.tickets), itemStyle: { color } }],
+    series: [{ type: 'bar', id: 'tickets', name, data: shown.map((b) => b.tickets), barMaxWidth: 18, itemStyle: { color } }],
   };
 }
 
@@ -192,7 +201,8 @@ function Figures({ loaded }: { loaded: Loaded }) {
   const { t } = f;
   const { stats, days } = loaded;
   const matrix = useMemo(() => severityByStatus(stats.openByStatusSeverity), [stats.openByStatusSeverity]);
-  const daily = useMemo(() => dailySeries(stats.daily), [stats.daily]);
+  const { from, to } = stats.trend.current;
+  const daily = useMemo(() => dailySeries(stats.daily, from, to), [stats.daily, from, to]);
   const hourly = useMemo(
     () => hourlySeries(stats.alerts, stats.deadLetters, days * 24, new Date(loaded.at)),
     [stats.alerts, stats.deadLetters, days, loaded.at],
@@ -200,10 +210,10 @@ function Figures({ loaded }: { loaded: Loaded }) {
   const rules = useMemo(() => ruleBars(stats.topRules), [stats.topRules]);
   const assets = useMemo(() => assetBars(stats.topAssets), [stats.topAssets]);
   const { current, previous } = stats.trend;
-  const mtta = change(current.mtta, previous.mtta, true);
-  const mttr = change(current.mttr, previous.mttr, true);
-  const opened = change(current.opened, previous.opened, false);
-  const resolved = change(current.resolved, previous.resolved, false);
+  const mtta = change(current.mtta, previous.mtta, 'lower');
+  const mttr = change(current.mttr, previous.mttr, 'lower');
+  const opened = change(current.opened, previous.opened, 'neutral');
+  const resolved = change(current.resolved, previous.resolved, 'higher');
   const withDay = days > 1;
 
   const sevName = (s: Severity) => t(`severity.${s}`);
@@ -212,7 +222,7 @@ function Figures({ loaded }: { loaded: Loaded }) {
   const matrixOption = useMemo<ChartOption>(
     () => ({
       grid: { left: 40, right: 12, top: 36, bottom: 28 },
-      tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' } },
+      tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: tooltipRows(count) },
       legend: LEGEND,
       xAxis: { type: 'category', data: matrix.statuses.map((st) => t(`status.${st}`)), ...AXIS },
       yAxis: { type: 'value', minInterval: 1, ...AXIS },
@@ -222,6 +232,7 @@ function Figures({ loaded }: { loaded: Loaded }) {
         name: t(`severity.${r.severity}`),
         stack: 'open',
         data: r.counts,
+        barMaxWidth: 48,
         itemStyle: { color: SEVERITY_COLOR[r.severity] },
         emphasis: { focus: 'series' },
       })),
@@ -233,13 +244,13 @@ function Figures({ loaded }: { loaded: Loaded }) {
   const perDayOption = useMemo<ChartOption>(
     () => ({
       grid: { left: 40, right: 12, top: 36, bottom: 28 },
-      tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' } },
+      tooltip: { ...TOOLTIP, trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: tooltipRows(count) },
       legend: LEGEND,
       xAxis: { type: 'category', data: dayLabels, ...AXIS },
       yAxis: { type: 'value', minInterval: 1, ...AXIS },
       series: [
-        { type: 'bar', id: 'opened', name: t('dashboard.opened'), data: daily.opened, itemStyle: { color: OKABE_ITO.orange } },
-        { type: 'bar', id: 'resolved', name: t('dashboard.resolved'), data: daily.resolved, itemStyle: { color: OKABE_ITO.bluishGreen } },
+        { type: 'bar', id: 'opened', name: t('dashboard.opened'), data: daily.opened, barMaxWidth: 32, itemStyle: { color: OKABE_ITO.orange } },
+        { type: 'bar', id: 'resolved', name: t('dashboard.resolved'), data: daily.resolved, barMaxWidth: 32, itemStyle: { color: OKABE_ITO.bluishGreen } },
       ],
     }),
     [dayLabels, daily, t],
@@ -248,7 +259,7 @@ function Figures({ loaded }: { loaded: Loaded }) {
   const timesOption = useMemo<ChartOption>(
     () => ({
       grid: { left: 40, right: 12, top: 36, bottom: 28 },
-      tooltip: { ...TOOLTIP, trigger: 'axis', valueFormatter: (v) => (typeof v === 'number' ? `${f.num(v)} ${t('dashboard.hoursUnit')}` : '—') },
+      tooltip: { ...TOOLTIP, trigger: 'axis', formatter: tooltipRows((v) => (v === null ? '—' : `${f.num(v)} ${t('dashboard.hoursUnit')}`)) },
       legend: LEGEND,
       xAxis: { type: 'category', data: dayLabels, ...AXIS },
       yAxis: { type: 'value', ...AXIS },
@@ -437,7 +448,14 @@ function Figure({ title, summary, option, table, empty }: { title: string; summa
       {empty && <p className="text-xs text-muted">{t('dashboard.empty')}</p>}
       <Chart option={option} label={`${title}. ${summary}`} />
       {/* Always in the accessibility tree; shown on demand. */}
-      <div id={`${id}-t`} className={showTable ? 'mt-2 max-h-64 overflow-auto' : 'sr-only'}>
+      <div
+        id={`${id}-t`}
+        className={showTable ? 'mt-2 max-h-64 overflow-auto' : 'sr-only'}
+        // Scrollable when shown: reachable by keyboard, named by the chart.
+        tabIndex={showTable ? 0 : undefined}
+        role={showTable ? 'region' : undefined}
+        aria-labelledby={showTable ? `${id}-h` : undefined}
+      >
         {table}
       </div>
     </section>

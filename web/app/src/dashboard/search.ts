@@ -13,10 +13,11 @@ export interface DashboardSearch {
 export function parseDashboardSearch(raw: Record<string, unknown>): DashboardSearch {
   const v = typeof raw.days === 'string' && /^\d+$/.test(raw.days.trim()) ? Number(raw.days) : raw.days;
   const days = RANGES.find((r) => r === v);
-  return days !== undefined && days !== DEFAULT_DAYS ? { days } : {};
+  // `days: undefined` rather than no key: the router keeps raw keys the result leaves out.
+  return { days: days !== undefined && days !== DEFAULT_DAYS ? days : undefined };
 }
 
 /** The period in days (the default when the URL has none). */
-export function rangeOf(s: DashboardSearch): Range {
-  return s.days ?? DEFAULT_DAYS;
+export function rangeOf(s: { days?: unknown }): Range {
+  return RANGES.find((r) => r === s.days) ?? DEFAULT_DAYS;
 }

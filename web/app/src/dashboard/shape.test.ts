@@ -40,10 +40,14 @@ describe('severityByStatus', () => {
 
 describe('dailySeries', () => {
   it('sorts days oldest first and turns seconds into hours, null where none', () => {
-    const d = dailySeries([
+    const d = dailySeries(
+      [
       { day: '2026-12-02', opened: 5, resolved: 1, acknowledged: 2, meanTimeToAcknowledgeSeconds: 5400, meanTimeToResolveSeconds: null },
       { day: '2026-12-01', opened: 2, resolved: 3, acknowledged: 0, meanTimeToAcknowledgeSeconds: null, meanTimeToResolveSeconds: 7200 },
-    ]);
+      ],
+      '2026-12-01',
+      '2026-12-02',
+    );
     expect(d.days).toEqual(['2026-12-01', '2026-12-02']);
     expect(d.opened).toEqual([2, 5]);
     expect(d.resolved).toEqual([3, 1]);
@@ -52,25 +56,41 @@ describe('dailySeries', () => {
   });
 });
 
+describe('dailySeries fills the period', () => {
+  it('every day from `from` to `to`, zeros where the server has none', () => {
+    const d = dailySeries(
+      [{ day: '2026-11-29', opened: 4, resolved: 0, acknowledged: 1, meanTimeToAcknowledgeSeconds: 60, meanTimeToResolveSeconds: null }],
+      '2026-11-27',
+      '2026-12-01',
+    );
+    expect(d.days).toEqual(['2026-11-27', '2026-11-28', '2026-11-29', '2026-11-30', '2026-12-01']);
+    expect(d.opened).toEqual([0, 0, 4, 0, 0]);
+    expect(d.mttaHours).toEqual([null, null, 0, null, null]);
+  });
+});
+
 describe('change (this period against the one before)', () => {
   it('a time that went up is worse, with its percent', () => {
-    expect(change(150, 100, true)).toEqual({ current: 150, previous: 100, percent: 50, direction: 'up', better: false });
+    expect(change(150, 100, 'lower')).toEqual({ current: 150, previous: 100, percent: 50, direction: 'up', better: false });
   });
   it('a time that went down is better', () => {
-    expect(change(75, 100, true)).toMatchObject({ percent: -25, direction: 'down', better: true });
+    expect(change(75, 100, 'lower')).toMatchObject({ percent: -25, direction: 'down', better: true });
   });
   it('more resolved is better', () => {
-    expect(change(12, 10, false)).toMatchObject({ percent: 20, direction: 'up', better: true });
+    expect(change(12, 10, 'higher')).toMatchObject({ percent: 20, direction: 'up', better: true });
   });
   it('unchanged is flat, neither better nor worse', () => {
-    expect(change(10, 10, true)).toMatchObject({ percent: 0, direction: 'flat', better: null });
+    expect(change(10, 10, 'lower')).toMatchObject({ percent: 0, direction: 'flat', better: null });
+  });
+  it('more opened is neither better nor worse', () => {
+    expect(change(12, 10, 'neutral')).toMatchObject({ percent: 20, direction: 'up', better: null });
   });
   it('from zero: a direction but no percent', () => {
-    expect(change(3, 0, false)).toMatchObject({ percent: null, direction: 'up', better: true });
+    expect(change(3, 0, 'higher')).toMatchObject({ percent: null, direction: 'up', better: true });
   });
   it('without one of the periods: no trend', () => {
-    expect(change(null, 100, true)).toMatchObject({ direction: null, percent: null, better: null });
-    expect(change(100, undefined, true)).toMatchObject({ direction: null, previous: null });
+    expect(change(null, 100, 'lower')).toMatchObject({ direction: null, percent: null, better: null });
+    expect(change(100, undefined, 'lower')).toMatchObject({ direction: null, previous: null });
   });
 });
 

@@ -62,9 +62,28 @@ export interface DailySeries {
 
 const hours = (s: number | null | undefined) => (s == null ? null : Math.round((s / 3600) * 10) / 10);
 
-/** Per day, oldest first (the server's order is kept, sorted to be sure). */
-export function dailySeries(daily: Stats['daily']): DailySeries {
-  const sorted = [...daily].sort((a, b) => a.day.localeCompare(b.day));
+const DAY_MS = 86_400_000;
+
+/**
+ * Per day from `from` to `to` (UTC days, both included), oldest first; days
+ * the server leaves out had nothing (zeros, no mean times).
+ */
+export function dailySeries(daily: Stats['daily'], from: string, to: string): DailySeries {
+  const byDay = new Map(daily.map((d) => [d.day, d]));
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  const sorted: Stats['daily'] = [];
+  if (!Number.isNaN(start) && !Number.isNaN(end)) {
+    for (let t = start; t <= end; t += DAY_MS) {
+      const day = new Date(t).toISOString().slice(0, 10);
+      sorted.push(
+        byDay.get(day) ?? { day, opened: 0, resolved: 0, acknowledged: 0, meanTimeToAcknowledgeSeconds: null, meanTimeToResolveSeconds: null },
+      );
+    }
+  }
+  // Days outside the period the server named (none expected) are kept, in order.
+  for (const d of daily) if (!sorted.some((s) => s.day === d.day)) sorted.push(d);
+  sorted.sort((a, b) => a.day.localeCompare(b.day));
   return {
     days: sorted.map((d) => d.day),
     opened: sorted.map((d) => d.opened),
@@ -84,14 +103,18 @@ export interface Change {
   better: boolean | null;
 }
 
-/** This period against the one before; `lowerIsBetter` for MTTA/MTTR. */
-export function change(current: number | null | undefined, previous: number | null | undefined, lowerIsBetter: boolean): Change {
+/** This period against the one before; `goal`: which way is an improvement (lower for MTTA/MTTR), if any. */
+export function change(
+  current: number | null | undefined,
+  previous: number | null | undefined,
+  goal: 'lower' | 'higher' | 'neutral',
+): Change {
   const c = current ?? null;
   const p = previous ?? null;
   if (c === null || p === null) return { current: c, previous: p, percent: null, direction: null, better: null };
   const direction = c > p ? 'up' : c < p ? 'down' : 'flat';
   const percent = p === 0 ? null : Math.round(((c - p) / p) * 100);
-  const better = direction === 'flat' ? null : (direction === 'down') === lowerIsBetter;
+  const better = direction === 'flat' || goal === 'neutral' ? null : (direction === 'down') === (goal === 'lower');
   return { current: c, previous: p, percent, direction, better };
 }
 

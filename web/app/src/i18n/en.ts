@@ -279,6 +279,10 @@ const en: Messages = {
     reload: 'Reload the ticket',
     invalidTransition: 'That cannot be done in the current state: {{detail}}',
     forbidden: 'Your role does not allow this action.',
+    dateField: {
+      invalid: 'Not a date: type {{pattern}}.',
+      pick: 'Pick from the calendar: {{field}}',
+    },
     error: 'Error: {{detail}}',
     done: 'Done: {{action}}',
     liveUpdated: 'Updated live by {{actor}}',
