@@ -279,10 +279,6 @@ const en: Messages = {
     reload: 'Reload the ticket',
     invalidTransition: 'That cannot be done in the current state: {{detail}}',
     forbidden: 'Your role does not allow this action.',
-    dateField: {
-      invalid: 'Not a date: type {{pattern}}.',
-      pick: 'Pick from the calendar: {{field}}',
-    },
     error: 'Error: {{detail}}',
     done: 'Done: {{action}}',
     liveUpdated: 'Updated live by {{actor}}',
@@ -380,6 +376,10 @@ const en: Messages = {
     total: 'Total',
     count: 'Count',
     empty: 'Nothing in this period.',
+    dateField: {
+      invalid: 'Not a date: type {{pattern}}.',
+      pick: 'Pick from the calendar: {{field}}',
+    },
     error: 'The dashboard could not be loaded: {{detail}}',
   },
   errors: {

@@ -277,10 +277,6 @@ const es = {
     reload: 'Recargar el ticket',
     invalidTransition: 'No se puede hacer eso en el estado actual: {{detail}}',
     forbidden: 'Tu rol no permite esta acción.',
-    dateField: {
-      invalid: 'Fecha no válida: escribe {{pattern}}.',
-      pick: 'Elegir en el calendario: {{field}}',
-    },
     error: 'Error: {{detail}}',
     done: 'Hecho: {{action}}',
     liveUpdated: 'Actualizado en vivo por {{actor}}',
@@ -378,6 +374,10 @@ const es = {
     total: 'Total',
     count: 'Cantidad',
     empty: 'Nada en este periodo.',
+    dateField: {
+      invalid: 'Fecha no válida: escribe {{pattern}}.',
+      pick: 'Elegir en el calendario: {{field}}',
+    },
     error: 'No se pudo cargar el panel: {{detail}}',
   },
   errors: {

@@ -43,14 +43,14 @@ export function DateInput({
       <label className="label" htmlFor={id}>
         {label}
       </label>
-      <div className="relative flex items-center">
+      <div className="relative flex w-fit items-center">
         <input
           id={id}
           type="text"
           inputMode="numeric"
           autoComplete="off"
           lang={i18n.language}
-          className="input w-32 pr-7"
+          className="input w-36 pr-8"
           placeholder={pattern.placeholder}
           value={text}
           aria-invalid={invalid || undefined}
@@ -66,7 +66,7 @@ export function DateInput({
         />
         <button
           type="button"
-          className="btn btn-ghost absolute right-0.5 !h-6 !px-1 text-muted"
+          className="btn btn-ghost absolute right-1 !h-[24px] !w-[24px] justify-center !p-0 text-muted"
           aria-label={t('dashboard.dateField.pick', { field: label })}
           onClick={() => {
             const p = picker.current;
