@@ -153,6 +153,7 @@ try {
   const staticUrl = `${server.base}/bench-static.html`;
   const spa = [];
   const stat = [];
+  let breakdown = [];
   for (let i = 0; i < RUNS; i++) {
     // A new context each run (empty HTTP cache), already holding a refresh cookie.
     const s = await newContext(browser, server);
@@ -161,6 +162,13 @@ try {
     ]);
     spa.push(await firstRender(s.page, spaUrl, true));
     if (s.problems.length > 0) throw new Error(s.problems.join('\n'));
+    // Where the time goes (the last run's resource timings, ms from navigation start).
+    breakdown = await s.page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .filter((e) => /\/assets\/.*\.js$|\/api\/v1\/auth\/token|\/graphql$/.test(e.name))
+        .map((e) => `${new URL(e.name).pathname.replace(/-[\w-]{8}\.js$/, '.js')} ${e.startTime.toFixed(0)}→${e.responseEnd.toFixed(0)}`),
+    );
     await s.context.close();
     const st = await newContext(browser, server);
     stat.push(await firstRender(st.page, staticUrl, false));
@@ -175,6 +183,7 @@ try {
   out(line('static page, cold', stat));
   out(line('stats query alone', query));
   out(`   dashboard − static (median): ${ms(pct(spa, 50) - pct(stat, 50))}; dashboard − stats query (median): ${ms(pct(spa, 50) - pct(query, 50))}`);
+  out(`   last SPA run, requests (start→end, ms from navigation start): ${breakdown.join('; ')}`);
   out(`   budget 1 s on the dashboard's p95: ${pct(spa, 95) <= BUDGET_MS ? 'within budget' : 'OVER BUDGET'}`);
 } finally {
   await browser?.close();

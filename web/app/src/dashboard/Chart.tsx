@@ -78,7 +78,12 @@ export function Chart({ option, label, tall }: { option: ChartOption; label: str
       draws += 1;
       el.dataset.drawn = String(draws);
     });
-    const ro = new ResizeObserver(() => c.resize());
+    // The first observation is the size init() already used: no second draw.
+    let observed = false;
+    const ro = new ResizeObserver(() => {
+      if (observed) c.resize();
+      observed = true;
+    });
     ro.observe(el);
     return () => {
       ro.disconnect();
@@ -87,10 +92,14 @@ export function Chart({ option, label, tall }: { option: ChartOption; label: str
     };
   }, []);
 
+  const drawn = useRef(false);
   useEffect(() => {
-    const motion = !reducedMotion();
-    // No entry animation (the first render is measured); updates ease in.
-    chart.current?.setOption({ animation: motion, animationDuration: 0, animationDurationUpdate: motion ? 300 : 0, ...option });
+    const c = chart.current;
+    if (!c) return;
+    // No entry animation (the first render is measured); live updates ease in.
+    const motion = drawn.current && !reducedMotion();
+    c.setOption({ animation: motion, animationDurationUpdate: 300, ...option });
+    drawn.current = true;
   }, [option]);
 
   return <div ref={ref} role="img" aria-label={label} data-chart="" className={`w-full ${tall ? 'h-72' : 'h-60'}`} />;
