@@ -3,6 +3,7 @@ import { createRootRoute, createRoute, createRouter, lazyRouteComponent, Navigat
 import { Shell } from './shell/Shell';
 import { QueuePage } from './queue/QueuePage';
 import { parseQueueSearch } from './queue/search';
+import { parseDashboardSearch } from './dashboard/search';
 import { NotFound } from './shell/NotFound';
 import { parseSearchString, stringifySearchObject } from './searchString';
 import { adminRoutes } from './admin/routes';
@@ -36,7 +37,21 @@ export const ticketRoute = createRoute({
   component: lazyRouteComponent(() => import('./ticket/TicketPage'), 'TicketPage'),
 });
 
-const routeTree = rootRoute.addChildren([indexRoute, ticketsRoute, ticketRoute, adminRoutes(() => rootRoute)]);
+export const dashboardRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/dashboard',
+  validateSearch: parseDashboardSearch,
+  // Its own chunk with ECharts: not part of the initial JavaScript.
+  component: lazyRouteComponent(() => import('./dashboard/DashboardPage'), 'DashboardPage'),
+});
+
+const routeTree = rootRoute.addChildren([
+  indexRoute,
+  ticketsRoute,
+  ticketRoute,
+  dashboardRoute,
+  adminRoutes(() => rootRoute),
+]);
 
 export const router = createRouter({
   routeTree,

@@ -135,6 +135,25 @@ describe('graphcache live patch', () => {
     expect(last.totalCount).toBe(2);
   });
 
+  it('a ticket changed into the filter joins the list where its order puts it, not only on top', async () => {
+    const started = (n: number) => row(n, { status: 'IN_PROGRESS', assignee: 'luis' });
+    const { client, events, pages } = setup([started(5), started(2)]);
+    client.query(QueuePageQuery, vars({ status: ['IN_PROGRESS'] })).subscribe((r) => pages.push(r));
+    client.subscription(TicketEventsSubscription, { afterPosition: null }).subscribe(() => {});
+    const last = () => pages[pages.length - 1].data!.tickets;
+    await tick();
+    // SOC-3 (older than the top row) is started: it now matches.
+    events.next(event('p5', 'WorkStarted', { ...started(3), version: 2 }));
+    await tick();
+    expect(last().nodes.map((n) => n.number)).toEqual(['SOC-5', 'SOC-3', 'SOC-2']);
+    expect(last().totalCount).toBe(3);
+    // A change that leaves a ticket outside the filter (put on hold) does not add it.
+    await tick();
+    events.next(event('p6', 'WorkStarted', { ...row(4, { status: 'ON_HOLD' }), version: 2 }));
+    await tick();
+    expect(last().nodes.map((n) => n.number)).toEqual(['SOC-5', 'SOC-3', 'SOC-2']);
+  });
+
   it('a subscription resent after a reconnect resumes after the last position and version', () => {
     const v: Record<string, unknown> = { afterPosition: null };
     advanceVariables(v, event('p41', 'TicketAssigned', row(4)));

@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 import { AssignableUsersQuery } from '../graphql/documents';
 import { onCommand } from '../shell/commands';
+import { DateInput } from './DateInput';
 import { COLUMN_IDS, DEFAULT_COLUMNS, DEFAULT_SORT, SEVERITIES, SORTS, SOURCES, STATUSES, type QueueSearch, type Sort } from './search';
 
 type SetSearch = (patch: Partial<QueueSearch>) => void;
@@ -196,30 +197,8 @@ export function FilterBar({ search, set, me }: { search: QueueSearch; set: SetSe
         className="w-40"
         placeholder="203.0.113.7"
       />
-      <div>
-        <label className="label" htmlFor={`${id}-from`}>
-          {t('queue.createdAfter')}
-        </label>
-        <input
-          id={`${id}-from`}
-          type="date"
-          className="input w-36"
-          value={search.createdAfter?.slice(0, 10) ?? ''}
-          onChange={(e) => set({ createdAfter: e.target.value || undefined })}
-        />
-      </div>
-      <div>
-        <label className="label" htmlFor={`${id}-to`}>
-          {t('queue.createdBefore')}
-        </label>
-        <input
-          id={`${id}-to`}
-          type="date"
-          className="input w-36"
-          value={search.createdBefore?.slice(0, 10) ?? ''}
-          onChange={(e) => set({ createdBefore: e.target.value || undefined })}
-        />
-      </div>
+      <DateInput id={`${id}-from`} label={t('queue.createdAfter')} value={search.createdAfter} onCommit={(v) => set({ createdAfter: v })} />
+      <DateInput id={`${id}-to`} label={t('queue.createdBefore')} value={search.createdBefore} onCommit={(v) => set({ createdBefore: v })} />
       <div>
         <label className="label" htmlFor={`${id}-sort`}>
           {t('queue.sort')}

@@ -18,6 +18,7 @@ import { useTranslation } from 'react-i18next';
 import type { QueueRowFragment, TicketFilter } from '../gql/graphql';
 import { SeverityBadge, StatusBadge } from '../ui/badges';
 import { formatShort } from '../ui/format';
+import { insertedAbove } from './live';
 import { COLUMN_IDS, matchesFilter, type ColumnId, type Sort } from './search';
 
 export const ROW_HEIGHT = 34;
@@ -236,12 +237,9 @@ export function QueueGrid(p: QueueGridProps) {
       if (el) el.scrollTop = 0;
       return;
     }
-    const before = new Set(prevIds.current);
-    let added = 0;
-    if (prevIds.current.length > 0) {
-      while (added < ids.length && !before.has(ids[added])) added++;
-      if (added === ids.length) added = 0;
-    }
+    // Rows may arrive anywhere (queue/live.ts): those above the first row in view shift it.
+    const firstVisible = el ? Math.floor(el.scrollTop / ROW_HEIGHT) : 0;
+    const added = insertedAbove(prevIds.current, ids, firstVisible);
     prevIds.current = ids;
     if (added > 0 && el && el.scrollTop > 0) {
       el.scrollTop += added * ROW_HEIGHT;

@@ -112,6 +112,15 @@ function SignedIn() {
           >
             {t('app.queue')}
           </Link>
+          <Link
+            to="/dashboard"
+            search={{}}
+            className="rounded px-2 py-1 text-[0.8125rem] text-muted no-underline hover:bg-raised hover:text-fg"
+            activeProps={{ className: 'bg-raised !text-fg', 'aria-current': 'page' }}
+            activeOptions={{ includeSearch: false }}
+          >
+            {t('app.dashboard')}
+          </Link>
           {user && visibleConsoles(user.roles).length > 0 && (
             <Link
               to="/admin"
