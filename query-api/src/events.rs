@@ -21,6 +21,9 @@ pub struct EventRecord {
     pub actor: String,
     pub actor_kind: Option<String>,
     pub channel: Option<String>,
+    /// The request id of the command that recorded it (`x-request-id`;
+    /// ingest's own id for alerts).
+    pub request_id: Option<String>,
     pub event: TicketEvent,
 }
 
@@ -42,6 +45,7 @@ impl EventRecord {
             actor: meta("actor").unwrap_or_else(|| e.payload.by().to_string()),
             actor_kind: meta("actor_kind"),
             channel: meta("channel"),
+            request_id: meta("correlation_id"),
             event_type: e.event_type,
             recorded_at: e.recorded_at,
             event: e.payload,

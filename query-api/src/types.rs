@@ -718,6 +718,12 @@ impl TicketEventView {
     async fn channel(&self) -> Option<&str> {
         self.record.channel.as_deref()
     }
+    /// The request id of the command that recorded the event (the
+    /// `x-request-id` it came with or was given; ingest's own id for
+    /// alerts): what to look for in the logs.
+    async fn request_id(&self) -> Option<&str> {
+        self.record.request_id.as_deref()
+    }
     async fn summary(&self) -> String {
         self.record.event.describe()
     }

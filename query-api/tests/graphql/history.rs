@@ -29,7 +29,7 @@ async fn every_event_type(h: &Harness, assignee: &str) -> Uuid {
 
 const HISTORY: &str = "query($id: ID!, $first: Int, $after: String, $reverse: Boolean) {
   ticketHistory(id: $id, first: $first, after: $after, reverse: $reverse) {
-    sequence cursor type summary actor actorKind channel recordedAt occurredAt
+    sequence cursor type summary actor actorKind channel requestId recordedAt occurredAt
     changes { field before after }
   }
 }";
@@ -77,6 +77,13 @@ async fn the_timeline_and_the_history_say_the_same_of_every_event_type() {
     }
     let assigned = &history[1];
     assert_eq!(assigned["summary"], "ana assigned the ticket to ana");
+    // Each event names the request that recorded it (the logs' key).
+    for e in &history {
+        assert!(
+            e["requestId"].as_str().is_some_and(|r| !r.is_empty()),
+            "{e}"
+        );
+    }
 }
 
 #[tokio::test]
