@@ -129,9 +129,10 @@ describe('admin consoles of the SPA', () => {
     await page.getByRole('button', { name: `Desactivar ${username}`, exact: true }).click();
     await userRow.filter({ hasText: 'Desactivado' }).waitFor();
 
-    // The analyst's next request is refused: the SPA tries its refresh, which fails, and shows the sign-in.
+    // The analyst's next request is refused: the SPA tries its refresh, which the server refuses
+    // with reason account_disabled, and the sign-in says so at once.
     await row(analyst.page, ticket.number).click();
-    await analyst.page.getByRole('status').filter({ hasText: 'Tu sesión ha caducado' }).waitFor();
+    await analyst.page.getByRole('status').filter({ hasText: 'Esta cuenta está desactivada' }).waitFor();
     await analyst.page.getByLabel(es.username, { exact: true }).fill(username);
     await analyst.page.getByLabel(es.password, { exact: true }).fill(password);
     await analyst.page.getByRole('button', { name: es.submit, exact: true }).click();
