@@ -1,12 +1,13 @@
 // The auditors' screens of the ticket page in Chromium against a real
 // `ticketera serve`: the paged event timeline, time travel over versions
 // and instants (each version's fields checked against what `ticketera replay
-// --version N` prints for it), read only in the past, the JSON export, the
-// auditor's 403 on a command, the live notice's actor, and axe on the
+// --version N` prints for it), read only in the past, every event's request
+// id as the server stored it, the JSON export, the auditor's 403 on a command, the live notice's actor, and axe on the
 // timeline and the time-travel view in es and en. Screenshots go to
 // target/spa-screenshots/ (audit-*.png).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -56,6 +57,10 @@ describe('auditors SPA: timeline, time travel, export', () => {
   const contexts = [];
   let versions = [];
   let holdAt;
+  // The x-request-id the severity change (version 4) is sent with.
+  const severityRequestId = randomUUID();
+  /** sequence → the request id the server stored (GraphQL TicketEvent.requestId). */
+  let storedRequestIds;
 
   before(async () => {
     server = await startServer();
@@ -70,7 +75,7 @@ describe('auditors SPA: timeline, time travel, export', () => {
     const id = ticket.id;
     await command(server, analystToken, id, 'assign', { assignee: analyst.username });
     await command(server, analystToken, id, 'start');
-    await command(server, analystToken, id, 'severity', { severity: 'CRITICAL', reason: 'host de nóminas' });
+    await command(server, analystToken, id, 'severity', { severity: 'CRITICAL', reason: 'host de nóminas' }, { 'x-request-id': severityRequestId });
     await command(server, analystToken, id, 'tags', { tags: ['dns', 'exfiltracion'] });
     await comment(server, analystToken, id, 'Bloqueado el dominio en el proxy.');
     await command(server, analystToken, id, 'hold', { reason: 'esperando al equipo de red' });
@@ -85,7 +90,10 @@ describe('auditors SPA: timeline, time travel, export', () => {
       { what: `${ticket.number} at version 11 in the read model` },
     );
     versions = Array.from({ length: 11 }, (_, i) => replay(server, ticket.number, ['--version', String(i + 1)]));
-    const history = await graphql(server, admin, 'query($id: ID!) { ticketHistory(id: $id) { sequence type recordedAt } }', { id });
+    const history = await graphql(server, admin, 'query($id: ID!) { ticketHistory(id: $id) { sequence type recordedAt requestId } }', { id });
+    storedRequestIds = new Map(history.data.ticketHistory.map((e) => [e.sequence, e.requestId]));
+    assert.equal(storedRequestIds.get(4), severityRequestId, 'the severity change keeps the x-request-id it was sent with');
+    for (const [seq, rid] of storedRequestIds) assert.ok(rid, `event ${seq} has a request id`);
     holdAt = history.data.ticketHistory.find((e) => e.sequence === 7).recordedAt;
     assert.equal(history.data.ticketHistory.find((e) => e.sequence === 7).type, 'TicketPutOnHold');
   });
@@ -106,6 +114,18 @@ describe('auditors SPA: timeline, time travel, export', () => {
   const heading = (page) => page.getByRole('heading', { level: 1, name: new RegExp(`^${ticket.number}\\b`) });
   const detail = (page, label) => page.getByRole('region', { name: 'Detalles' }).locator('dt', { hasText: new RegExp(`^${label}$`) }).locator('xpath=following-sibling::dd');
   const banner = (page) => page.getByTestId('as-of-banner');
+  /** sequence → the request id each timeline entry shows (the dd after the dt `label`). */
+  const shownRequestIds = async (timeline, label) =>
+    new Map(
+      await timeline.locator('li[data-sequence]').evaluateAll(
+        (els, label) =>
+          els.map((li) => {
+            const dt = [...li.querySelectorAll('dt')].find((d) => d.textContent.trim() === label);
+            return [Number(li.dataset.sequence), dt ? dt.nextElementSibling.textContent.trim() : null];
+          }),
+        label,
+      ),
+    );
 
   async function expectFields(page, v, lang = 'es') {
     const want = versions[v - 1];
@@ -147,8 +167,10 @@ describe('auditors SPA: timeline, time travel, export', () => {
     const sev = timeline.locator('li[data-sequence="4"]');
     assert.match(await sev.innerText(), /cambió la severidad de Alta a Crítica: host de nóminas/);
     assert.match(await sev.innerText(), /Canal:\s*api/);
-    // Request ids (from the export) and both instants.
-    await timeline.getByText('Id de petición:').first().waitFor();
+    // Every event's request id, straight from the timeline (no button, no export), as stored; and both instants.
+    assert.deepEqual(await shownRequestIds(timeline, 'Id de petición:'), storedRequestIds);
+    assert.match(await sev.innerText(), new RegExp(`Id de petición:\\s*${severityRequestId}`));
+    assert.equal(await page.getByRole('button', { name: /ids de petición/ }).count(), 0, 'no button to load request ids');
     assert.match(await sev.innerText(), /Registrado:\s*[^\n]*\d{2}:\d{2}:\d{2}/);
     assert.match(await sev.innerText(), /Ocurrido:/);
     await page.getByLabel('Orden').selectOption('oldest');
@@ -221,6 +243,7 @@ describe('auditors SPA: timeline, time travel, export', () => {
     const doc = JSON.parse(readFileSync(await download.path(), 'utf8'));
     assert.equal(doc.number, ticket.number);
     assert.deepEqual(doc.events.map((e) => e.sequence), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    assert.deepEqual(new Map(doc.events.map((e) => [e.sequence, e.metadata.correlation_id])), storedRequestIds, 'the export stores the same request ids');
 
     assert.deepEqual(problems, []);
   });
@@ -276,7 +299,9 @@ describe('auditors SPA: timeline, time travel, export', () => {
     const { page } = await open({ lang: 'en' });
     await signIn(page, server, auditor, { lang: 'en' });
     await page.goto(`${server.base}/tickets/${ticket.number}`);
-    await page.getByRole('list', { name: 'Event history' }).locator('li[data-sequence="1"]').waitFor();
+    const timeline = page.getByRole('list', { name: 'Event history' });
+    await timeline.locator('li[data-sequence="1"]').waitFor();
+    assert.deepEqual(await shownRequestIds(timeline, 'Request id:'), storedRequestIds);
     await screenshot(page, 'audit-en-01-timeline', { fullPage: true });
     assert.deepEqual(await axeSerious(page), [], 'axe on the timeline (en)');
     await page.goto(`${server.base}/tickets/${ticket.number}?version=7`);

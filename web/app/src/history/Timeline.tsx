@@ -4,61 +4,27 @@
 // summary in the UI's language and the event's exact field changes. Up to
 // `upTo` (the version shown: now, or the past one being viewed).
 import { Link } from '@tanstack/react-router';
-import { useEffect, useId, useState, type ReactNode } from 'react';
+import { useId, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 import type { TicketHistoryPageQuery } from '../gql/graphql';
 import { Section } from '../ticket/Section';
 import { toast } from '../ui/toast';
 import { TicketHistoryPageQuery as PageQuery } from './documents';
-import { downloadHistory, loadRequestIds } from './exportHistory';
+import { downloadHistory } from './exportHistory';
 import { formatInstant } from './format';
 import { changeValue, fieldLabel, renderSummary } from './summary';
 
 export const PAGE_SIZE = 50;
-// Request ids come from the export (the whole stream): read by themselves
-// only for histories this short; longer ones load them on demand.
-const AUTO_REQUEST_IDS = 500;
 
 type Event = TicketHistoryPageQuery['ticketHistory'][number];
 
-interface RequestIds {
-  ids: Map<number, string>;
-  /** The newest sequence the export had (newer events are not in it). */
-  upTo: number;
-}
-
-export function Timeline({ ticketId, number, upTo, latest }: { ticketId: string; number: string; upTo: number; latest: number }) {
+export function Timeline({ ticketId, number, upTo }: { ticketId: string; number: string; upTo: number }) {
   const { t } = useTranslation();
   const id = useId();
   const [reverse, setReverse] = useState(true);
   const [pages, setPages] = useState(1);
-  const [ids, setIds] = useState<RequestIds | null>(null);
-  const [idsState, setIdsState] = useState<'idle' | 'loading' | string>('idle');
   const [exporting, setExporting] = useState(false);
-
-  const auto = latest <= AUTO_REQUEST_IDS;
-  useEffect(() => {
-    if (!auto) return;
-    let live = true;
-    loadRequestIds(ticketId).then(
-      (m) => live && setIds({ ids: m, upTo: latest }),
-      (e: unknown) => live && setIdsState(String(e instanceof Error ? e.message : e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [auto, ticketId, latest]);
-
-  async function loadIds() {
-    setIdsState('loading');
-    try {
-      setIds({ ids: await loadRequestIds(ticketId), upTo: latest });
-      setIdsState('idle');
-    } catch (e) {
-      setIdsState(String(e instanceof Error ? e.message : e));
-    }
-  }
 
   async function exportAll() {
     setExporting(true);
@@ -92,22 +58,12 @@ export function Timeline({ ticketId, number, upTo, latest }: { ticketId: string;
             <option value="newest">{t('history.newestFirst')}</option>
             <option value="oldest">{t('history.oldestFirst')}</option>
           </select>
-          {!auto && !ids && (
-            <button type="button" className="btn btn-sm" disabled={idsState === 'loading'} onClick={() => void loadIds()}>
-              {idsState === 'loading' ? t('history.requestIdsLoading') : t('history.requestIds')}
-            </button>
-          )}
           <button type="button" className="btn btn-sm" disabled={exporting} onClick={() => void exportAll()}>
             {exporting ? t('history.exporting') : t('history.export')}
           </button>
         </>
       }
     >
-      {idsState !== 'idle' && idsState !== 'loading' && (
-        <p role="alert" className="mb-2 text-xs text-danger">
-          {t('history.requestIdsError', { detail: idsState })}
-        </p>
-      )}
       <ol className="text-[0.8125rem]" aria-label={t('history.timeline')}>
         <Page
           key={`${reverse}`}
@@ -119,7 +75,6 @@ export function Timeline({ ticketId, number, upTo, latest }: { ticketId: string;
           upTo={upTo}
           remaining={pages}
           more={() => setPages((p) => p + 1)}
-          ids={ids}
         />
       </ol>
     </Section>
@@ -134,7 +89,6 @@ function Page({
   upTo,
   remaining,
   more,
-  ids,
 }: {
   ticketId: string;
   number: string;
@@ -143,7 +97,6 @@ function Page({
   upTo: number;
   remaining: number;
   more: () => void;
-  ids: RequestIds | null;
 }) {
   const { t } = useTranslation();
   const [r] = useQuery({ query: PageQuery, variables: { id: ticketId, first: PAGE_SIZE, after, reverse } });
@@ -168,7 +121,7 @@ function Page({
     <>
       {events.length === 0 && after === null && <li className="py-2 text-muted">{t('history.noEvents')}</li>}
       {events.map((e) => (
-        <EventItem key={e.position} event={e} number={number} requestId={ids && e.sequence <= ids.upTo ? (ids.ids.get(e.sequence) ?? null) : undefined} />
+        <EventItem key={e.position} event={e} number={number} />
       ))}
       {last && hasMore && remaining > 1 ? (
         <Page
@@ -179,7 +132,6 @@ function Page({
           upTo={upTo}
           remaining={remaining - 1}
           more={more}
-          ids={ids}
         />
       ) : (
         <li className="flex items-center gap-3 border-t border-line pt-2">
@@ -205,7 +157,7 @@ function Meta({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-function EventItem({ event: e, number, requestId }: { event: Event; number: string; requestId: string | null | undefined }) {
+function EventItem({ event: e, number }: { event: Event; number: string }) {
   const { t } = useTranslation();
   const kind = e.actorKind ? t(`history.actorKind.${e.actorKind}`, { defaultValue: e.actorKind }) : null;
   return (
@@ -235,11 +187,9 @@ function EventItem({ event: e, number, requestId }: { event: Event; number: stri
           <time dateTime={e.occurredAt}>{formatInstant(e.occurredAt)}</time>
         </Meta>
         {e.channel && <Meta label={t('history.cols.channel')}>{e.channel}</Meta>}
-        {requestId !== undefined && (
-          <Meta label={t('history.cols.requestId')}>
-            <span className="font-mono">{requestId ?? t('history.noRequestId')}</span>
-          </Meta>
-        )}
+        <Meta label={t('history.cols.requestId')}>
+          <span className="font-mono">{e.requestId ?? t('history.noRequestId')}</span>
+        </Meta>
       </dl>
       {e.changes.length === 0 ? (
         <p className="mt-1 text-xs text-faint">{t('history.noChanges')}</p>

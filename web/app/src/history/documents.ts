@@ -79,6 +79,7 @@ export const TicketHistoryPageQuery = graphql(`
       actor
       actorKind
       channel
+      requestId
       summary
       payload
       changes {

@@ -260,7 +260,7 @@ function TicketView({ ticket, asOf, reload }: { ticket: Ticket; asOf: AsOf; relo
               </Section>
               <Alerts ticket={shown} />
               <Comments ticket={shown} canComment={commands.has('comments')} exec={exec} />
-              <Timeline ticketId={ticket.id} number={ticket.number} upTo={shown.version} latest={ticket.version} />
+              <Timeline ticketId={ticket.id} number={ticket.number} upTo={shown.version} />
             </div>
             <div className="min-w-0 space-y-3">
               <Details ticket={shown} />
