@@ -10,7 +10,6 @@ use domain::{Action, Role};
 use platform::http::ApiError;
 use platform::identity::User;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::AppState;
 use platform::http::DeferredJson;
@@ -211,13 +210,13 @@ pub async fn reset_password(
 
 #[utoipa::path(get, path = "/api/v1/admin/users/{username}/audit", tag = "admin",
     params(("username" = String, Path)),
-    responses((status = 200, description = "Who changed this user, when, and how"), (status = 403)), security(("bearer" = [])))]
+    responses((status = 200, body = [crate::clients::AuditEntryView], description = "Who changed this user, when, and how, oldest first"), (status = 403)), security(("bearer" = [])))]
 pub async fn user_audit(
     State(state): State<AppState>,
     principal: Principal,
     Path(username): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Vec<crate::clients::AuditEntryView>>, ApiError> {
     principal.require(Action::ManageUsers)?;
     let rows = state.identity.audit_trail(&username).await?;
-    Ok(Json(json!(rows)))
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
 }

@@ -431,7 +431,7 @@ pub struct ImportRefused {
 /// `POST /api/v1/admin/assets/import` with `text/csv`: all rows or none.
 #[utoipa::path(post, path = "/api/v1/admin/assets/import", tag = "cmdb",
     request_body(content = String, content_type = "text/csv", description = "A header row (network, hostname, owner, business_unit, criticality), then one asset a line"),
-    responses((status = 200, description = "Every row imported (upserted by network)"), (status = 403), (status = 413), (status = 415),
+    responses((status = 200, body = Imported, description = "Every row imported (upserted by network)"), (status = 403), (status = 413), (status = 415),
         (status = 422, body = ImportRefused, description = "Refused rows by line; nothing imported")),
     security(("bearer" = [])))]
 pub async fn import(
@@ -509,10 +509,20 @@ pub async fn import(
     }
     tx.commit().await.map_err(db_error)?;
     tracing::info!(created, updated, by = %caller.name, "assets imported");
-    Ok(
-        Json(json!({"imported": created + updated, "created": created, "updated": updated}))
-            .into_response(),
-    )
+    Ok(Json(Imported {
+        imported: created + updated,
+        created,
+        updated,
+    })
+    .into_response())
+}
+
+/// What a CSV import did: every row, new or updated by network.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: u64,
+    pub created: u64,
+    pub updated: u64,
 }
 
 #[cfg(test)]
