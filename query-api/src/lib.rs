@@ -9,6 +9,7 @@
 pub mod consistency;
 pub mod error;
 pub mod events;
+pub mod history_cache;
 pub mod http;
 pub mod hub;
 pub mod schema;
@@ -135,6 +136,7 @@ impl QueryApi {
             &options.limits,
             schema::SchemaData {
                 read,
+                history: history_cache::HistoryCache::default(),
                 store,
                 identity: identity.clone(),
                 hub: hub.clone(),

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::consistency::{Consistency, MinPosition};
 use crate::error::{QueryError, QueryResult};
 use crate::events::EventRecord;
+use crate::history_cache::HistoryCache;
 use crate::hub::Hub;
 use crate::store::{Projection, ReadModels};
 use crate::subscriptions;
@@ -55,6 +56,7 @@ impl Default for Limits {
 
 pub struct SchemaData {
     pub read: ReadModels,
+    pub history: HistoryCache,
     pub store: TicketStore,
     pub identity: Identity,
     pub hub: Hub,
@@ -67,6 +69,7 @@ pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
         .data(data.read)
+        .data(data.history)
         .data(data.store)
         .data(data.identity)
         .data(data.hub)
@@ -134,16 +137,6 @@ fn data<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>) -> QueryResult<&'a T
 async fn resolve_ticket(ctx: &Context<'_>, id: &ID) -> QueryResult<Option<Uuid>> {
     let store = data::<TicketStore>(ctx)?;
     Ok(store.resolve_reference(id.as_str()).await?)
-}
-
-async fn history(ctx: &Context<'_>, id: Uuid) -> QueryResult<Vec<EventRecord>> {
-    let store = data::<TicketStore>(ctx)?;
-    store
-        .history(id)
-        .await?
-        .into_iter()
-        .map(EventRecord::from_stored)
-        .collect()
 }
 
 pub struct Query;
@@ -268,14 +261,11 @@ impl Query {
                 .map(|r| TicketEventView::new(r, None))
                 .collect());
         }
-        let prefix: Vec<EventRecord> = store
-            .history_through(uuid, newest)
-            .await
-            .map_err(QueryError::from)?
-            .into_iter()
-            .map(EventRecord::from_stored)
-            .collect::<QueryResult<_>>()?;
-        Ok(crate::types::with_changes(&prefix, page))
+        let prefix = data::<HistoryCache>(ctx)?
+            .through(store, uuid, Some(newest))
+            .await?;
+        let through = prefix.len().min(newest as usize);
+        Ok(crate::types::with_changes(&prefix[..through], page))
     }
 
     /// The ticket as it was after `version` events, or after its last event
@@ -298,13 +288,20 @@ impl Query {
         let Some(uuid) = resolve_ticket(ctx, &id).await? else {
             return Ok(None);
         };
-        let events: Vec<EventRecord> = history(ctx, uuid)
-            .await?
-            .into_iter()
-            .filter(|e| version.is_none_or(|v| e.sequence <= v as u64))
-            .filter(|e| at.is_none_or(|t| e.recorded_at <= t))
-            .collect();
-        Ok(TicketView::folded(events))
+        let version = version.map(|v| v as u64);
+        let events = data::<HistoryCache>(ctx)?
+            .through(data::<TicketStore>(ctx)?, uuid, version)
+            .await?;
+        // Sequences are 1, 2, 3… and recorded in that order: both bounds cut
+        // a prefix.
+        let mut len = version.map_or(events.len(), |v| events.len().min(v as usize));
+        if let Some(t) = at {
+            len = events[..len]
+                .iter()
+                .take_while(|e| e.recorded_at <= t)
+                .count();
+        }
+        Ok(TicketView::folded(events, len))
     }
 
     /// CMDB assets by network, a page at a time (Relay connection; `after`

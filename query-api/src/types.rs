@@ -219,7 +219,9 @@ enum Detail {
     ReadModel,
     /// Folded from the ticket's own events up to a point (as-of replay).
     Folded {
+        /// The ticket's stream (maybe longer: `len` of it is this state's).
         events: Arc<Vec<EventRecord>>,
+        len: usize,
         comments: Vec<DomainComment>,
     },
 }
@@ -304,7 +306,7 @@ impl TicketView {
                     .map(TimelineEntry::from_row)
                     .collect())
             }
-            Detail::Folded { events, .. } => Ok(events
+            Detail::Folded { events, len, .. } => Ok(events[..*len]
                 .iter()
                 .take(first as usize)
                 .map(TimelineEntry::from_event)
@@ -327,7 +329,9 @@ impl TicketView {
                     .map(|e| EventRecord::from_stored(e).map(Arc::new))
                     .collect::<QueryResult<_>>()?
             }
-            Detail::Folded { events, .. } => events.iter().cloned().map(Arc::new).collect(),
+            Detail::Folded { events, len, .. } => {
+                events[..*len].iter().cloned().map(Arc::new).collect()
+            }
         };
         // Every event of the ticket up to the last: each one's changes fold
         // in the same pass.
@@ -351,7 +355,12 @@ impl TicketView {
                     .map(EventRecord::from_stored)
                     .collect::<QueryResult<_>>()?
             }
-            Detail::Folded { events, .. } => events.to_vec(),
+            Detail::Folded { events, len, .. } => {
+                return Ok(events[..*len]
+                    .iter()
+                    .filter_map(AlertGroup::from_record)
+                    .collect());
+            }
         };
         Ok(records.iter().filter_map(AlertGroup::from_record).collect())
     }
@@ -531,11 +540,13 @@ impl TicketView {
 
     /// A ticket folded with the domain's `apply` from its first `events`
     /// (the same code as the write side); `None` before it was opened.
-    pub fn folded(events: Vec<EventRecord>) -> Option<Self> {
+    /// The ticket after the first `len` events of its stream.
+    pub fn folded(events: Arc<Vec<EventRecord>>, len: usize) -> Option<Self> {
         use cqrs_es::Aggregate;
+        let len = len.min(events.len());
         let mut ticket = domain::Ticket::default();
         let mut assignee_name = None;
-        for e in &events {
+        for e in &events[..len] {
             match &e.event {
                 domain::TicketEvent::TicketAssigned {
                     assignee_name: name,
@@ -546,15 +557,16 @@ impl TicketView {
             }
             ticket.apply(e.event.clone());
         }
-        let last_position = events.last().map(|e| e.position);
-        Self::from_domain(ticket, assignee_name, last_position, events)
+        let last_position = events[..len].last().map(|e| e.position);
+        Self::from_domain(ticket, assignee_name, last_position, events, len)
     }
 
     fn from_domain(
         t: domain::Ticket,
         assignee_name: Option<String>,
         last_position: Option<Position>,
-        events: Vec<EventRecord>,
+        events: Arc<Vec<EventRecord>>,
+        len: usize,
     ) -> Option<Self> {
         let (Some(id), Some(status), Some(severity), Some(source), Some(created_at)) =
             (t.id, t.status, t.severity, t.source, t.created_at)
@@ -602,7 +614,8 @@ impl TicketView {
             version: i64::try_from(t.version).unwrap_or(i64::MAX),
             last_position,
             detail: Detail::Folded {
-                events: Arc::new(events),
+                events,
+                len,
                 comments: t.comments,
             },
         })
@@ -662,12 +675,19 @@ pub fn with_changes<'a>(
     prefix: impl IntoIterator<Item = &'a EventRecord>,
     records: Vec<Arc<EventRecord>>,
 ) -> Vec<TicketEventView> {
+    use cqrs_es::Aggregate;
+    let wanted: std::collections::HashSet<u64> = records.iter().map(|r| r.sequence).collect();
     let mut ticket = domain::Ticket::default();
     let mut changes = std::collections::HashMap::new();
     for e in prefix {
-        let (next, c) = ticket.applied(&e.event);
-        changes.insert(e.sequence, Arc::new(c));
-        ticket = next;
+        // Only the records' own changes are worked out; the rest is folded.
+        if wanted.contains(&e.sequence) {
+            let (next, c) = ticket.applied(&e.event);
+            changes.insert(e.sequence, Arc::new(c));
+            ticket = next;
+        } else {
+            ticket.apply(e.event.clone());
+        }
     }
     records
         .into_iter()

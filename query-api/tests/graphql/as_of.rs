@@ -305,3 +305,30 @@ async fn as_of_every_version_equals_the_command_side_state_then() {
         .await;
     assert!(data["ticketAsOf"].is_null());
 }
+
+/// The decoded streams are cached: a ticket that moved on after a read is
+/// still seen as it is now, and its earlier versions as they were.
+#[tokio::test]
+async fn as_of_follows_a_ticket_that_moved_on_after_it_was_read() {
+    let h = spawn().await;
+    let lead = h.user("lead1", Role::Lead).await;
+    let (id, opened) = h.open("lead1", "Port scan", Severity::Low).await;
+    let data = h.data(&lead, AS_OF, json!({"id": id})).await;
+    assert_same(&data["ticketAsOf"], &opened.ticket, "now, before");
+    let started = h.exec(id, "lead1", Command::Start).await;
+    let commented = h
+        .exec(
+            id,
+            "lead1",
+            Command::Comment {
+                body: "scanner of the red team".into(),
+            },
+        )
+        .await;
+    let data = h.data(&lead, AS_OF, json!({"id": id})).await;
+    assert_same(&data["ticketAsOf"], &commented.ticket, "now, after");
+    let data = h.data(&lead, AS_OF, json!({"id": id, "version": 2})).await;
+    assert_same(&data["ticketAsOf"], &started.ticket, "version 2");
+    let data = h.data(&lead, AS_OF, json!({"id": id, "version": 1})).await;
+    assert_same(&data["ticketAsOf"], &opened.ticket, "version 1");
+}
