@@ -128,7 +128,13 @@ impl Ingest {
             Duration::from_millis(settings.correlation_window_ms),
             settings.correlation_batch_max,
         );
-        let dead_letters = DeadLetters::start(pool.clone(), settings.dead_letter_max_rows);
+        let dead_letters = DeadLetters::start(
+            pool.clone(),
+            crate::dead_letters::Bounds {
+                max_rows: settings.dead_letter_max_rows,
+                max_bytes: settings.dead_letter_max_bytes,
+            },
+        );
         let (queue, rx) = queue(settings.queue_size);
         for _ in 0..settings.workers {
             tokio::spawn(worker(

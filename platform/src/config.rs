@@ -115,6 +115,9 @@ pub struct IngestSettings {
     pub webhook_body_limit_bytes: usize,
     /// `TICKETERA_DEAD_LETTER_MAX_ROWS` [10000]: the oldest go beyond it.
     pub dead_letter_max_rows: i64,
+    /// `TICKETERA_DEAD_LETTER_MAX_BYTES` [64 MiB]: raw bytes kept over all
+    /// dead letters (each keeps at most 64 KiB); the oldest go beyond it.
+    pub dead_letter_max_bytes: i64,
     /// `TICKETERA_CORRELATION_WINDOW_MS` [500]: alerts for one open ticket
     /// are gathered this long into one event.
     pub correlation_window_ms: u64,
@@ -138,6 +141,7 @@ impl Default for IngestSettings {
             webhook_tolerance_secs: 300,
             webhook_body_limit_bytes: 1024 * 1024,
             dead_letter_max_rows: 10_000,
+            dead_letter_max_bytes: 64 * 1024 * 1024,
             correlation_window_ms: 500,
             correlation_batch_max: 1_000,
         }
@@ -233,6 +237,11 @@ impl IngestSettings {
             )?,
             dead_letter_max_rows: parsed("TICKETERA_DEAD_LETTER_MAX_ROWS", d.dead_letter_max_rows)?
                 .max(1),
+            dead_letter_max_bytes: parsed(
+                "TICKETERA_DEAD_LETTER_MAX_BYTES",
+                d.dead_letter_max_bytes,
+            )?
+            .max(64 * 1024),
             correlation_window_ms: parsed(
                 "TICKETERA_CORRELATION_WINDOW_MS",
                 d.correlation_window_ms,

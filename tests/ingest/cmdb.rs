@@ -92,20 +92,23 @@ async fn most_specific_network_wins_and_critical_destinations_escalate() {
         )
         .await;
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    // One CMDB read policy: every role reads it (as over GraphQL); only
+    // admins change it.
     let (_, analyst) = app.user("analyst").await;
     let res = app
         .request(Method::GET, ASSETS, &analyst)
         .send()
         .await
         .expect("list");
-    problem(res, StatusCode::FORBIDDEN).await;
-    // The CMDB console is the admin's; leads read assets through GraphQL.
+    assert_eq!(res.status(), StatusCode::OK);
     let (_, lead) = app.user("lead").await;
     let res = app
-        .request(Method::GET, ASSETS, &lead)
-        .send()
-        .await
-        .expect("list");
+        .post_json(
+            ASSETS,
+            &lead,
+            &json!({"network": "10.9.9.8", "criticality": "LOW"}),
+        )
+        .await;
     problem(res, StatusCode::FORBIDDEN).await;
     let res = app
         .request(Method::GET, ASSETS, &app.admin_token)

@@ -2,7 +2,7 @@
 //! character) are stored: Postgres refuses a NUL in `text`, and one such
 //! reason used to fail its whole insert batch. The raw bytes stay intact.
 
-use ingest::dead_letters::DeadLetters;
+use ingest::dead_letters::{Bounds, DeadLetters};
 use ingest::parse::{parse_syslog, ParseContext};
 use ingest::Transport;
 use reqwest::{Method, StatusCode};
@@ -46,7 +46,13 @@ async fn reasons_quoting_a_nul_are_stored_with_their_raw_bytes() {
     }
 
     let (_, pool) = fresh_database().await;
-    let dead = DeadLetters::start(pool.clone(), 100);
+    let dead = DeadLetters::start(
+        pool.clone(),
+        Bounds {
+            max_rows: 100,
+            max_bytes: 1 << 20,
+        },
+    );
     // One batch with a harmless letter among them: all are stored.
     dead.push(Transport::Udp, None, "syslog: empty message".into(), vec![]);
     for (line, reason) in lines.iter().zip(&reasons) {
@@ -164,4 +170,52 @@ async fn a_webhook_body_quoting_a_nul_is_a_clean_400_and_is_kept() {
     assert_eq!(stored[0].0, "webhook");
     assert_eq!(stored[0].2, body, "raw bytes intact");
     assert!(!stored[0].1.contains('\0'), "{:?}", stored[0].1);
+}
+
+/// Of each input at most 64 KiB is kept, with its own length; the table is
+/// bounded in bytes as well as rows, the oldest going first.
+#[tokio::test]
+async fn dead_letters_keep_64_kib_each_and_the_table_a_byte_budget() {
+    let (_, pool) = fresh_database().await;
+    let dead = DeadLetters::start(
+        pool.clone(),
+        Bounds {
+            max_rows: 1000,
+            max_bytes: 200 * 1024,
+        },
+    );
+    for i in 0..5u8 {
+        dead.push(
+            Transport::Tcp,
+            None,
+            format!("letter {i}"),
+            vec![b'a' + i; 100 * 1024],
+        );
+    }
+    type Kept = (String, i32, i64);
+    let kept: Vec<Kept> = eventually(
+        20,
+        "the newest letter stored and the table trimmed",
+        || async {
+            let r: Vec<Kept> = sqlx::query_as(
+                "SELECT reason, octet_length(raw), original_size FROM dead_letters ORDER BY id",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("dead letters");
+            (r.last().is_some_and(|l| l.0 == "letter 4") && r.len() <= 3).then_some(r)
+        },
+    )
+    .await;
+    let total: i64 = kept.iter().map(|k| i64::from(k.1)).sum();
+    assert!(total <= 200 * 1024, "{total} bytes kept");
+    for (reason, size, original) in &kept {
+        assert_eq!(*size, 64 * 1024, "{reason}");
+        assert_eq!(*original, 100 * 1024, "{reason}");
+    }
+    assert_eq!(
+        kept.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+        ["letter 2", "letter 3", "letter 4"],
+        "the oldest went first"
+    );
 }
