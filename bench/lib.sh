@@ -4,7 +4,7 @@
 # BENCH_DATABASE_SERVER names one, a private cluster of this machine's
 # PostgreSQL is started for the run (and stopped by bench_cleanup): the
 # event feed reads below the cluster-wide oldest running transaction
-# (ARCHITECTURE.md), so tests or other benchmarks on a shared cluster would
+# (docs/architecture.md), so tests or other benchmarks on a shared cluster would
 # show up in the latencies measured. The private cluster is a plain initdb
 # (fsync and synchronous_commit on, no TLS on the loopback connections) with
 # shared_buffers=256MB.

@@ -1,4 +1,4 @@
-//! The command line (CONTRACT.md, "The binary").
+//! The command line (README.md, "The binary").
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Value types of the ticket vocabulary (CONTRACT.md) and their validation.
+//! Value types of the ticket vocabulary (README.md, docs/architecture.md) and their validation.
 
 use std::fmt;
 use std::str::FromStr;

@@ -280,7 +280,7 @@ fn describe_error(code: &str, kind: ErrorKind) -> String {
 
 const NOT_FOUND: Outcome = Outcome::Error("ticket_not_found", ErrorKind::NotFound);
 const EXISTS: Outcome = Outcome::Error("ticket_exists", ErrorKind::Conflict);
-/// A transition CONTRACT.md does not list: 409.
+/// A transition the lifecycle does not allow: 409.
 const REFUSED: Outcome = Outcome::Error("invalid_transition", ErrorKind::Conflict);
 const NOT_ASSIGNED: Outcome = Outcome::Error("not_assigned", ErrorKind::Conflict);
 

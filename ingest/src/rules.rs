@@ -148,7 +148,7 @@ pub enum Decision {
     Alert(Alert),
 }
 
-/// A normalized alert (ARCHITECTURE.md, "Ingest").
+/// A normalized alert (docs/ingest.md).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub vendor: String,

@@ -1,5 +1,5 @@
 //! `POST /api/v1/integrations/webhook`: FortiSIEM incidents as XML or JSON
-//! (CONTRACT.md). Bearer token of a role that may raise alerts; optional
+//! (README.md, "HTTP"; docs/ingest.md). Bearer token of a role that may raise alerts; optional
 //! Standard Webhooks signature (HMAC-SHA256 over `id.timestamp.body`, secret
 //! `whsec_<base64>`) with a replay window; body limit; XML with a DTD is
 //! refused before anything is expanded. Answers `202` with the outcome.

@@ -1,4 +1,4 @@
-//! Typed settings from the environment (CONTRACT.md), with documented defaults.
+//! Typed settings from the environment (README.md, "Configuration"), with documented defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

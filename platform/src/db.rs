@@ -31,7 +31,7 @@ pub enum DbError {
 
 /// Connects with the application's session limits: a transaction that idles
 /// or a statement that runs away would hold back the global feed for every
-/// consumer (ARCHITECTURE.md, "Gap-safe global feed").
+/// consumer (docs/architecture.md, "The gap-safe feed").
 pub async fn connect(url: &SecretString, max_connections: u32) -> Result<PgPool, DbError> {
     let options: PgConnectOptions = url.expose_secret().parse().map_err(DbError::Url)?;
     let options = options.application_name("ticketera").options([

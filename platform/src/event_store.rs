@@ -3,7 +3,7 @@
 //! Reads are delegated to postgres-es's repository (and go through our
 //! upcasters). Appends do postgres-es's own INSERT, with `RETURNING` the
 //! position, in one transaction with the idempotency key when there is one:
-//! `CqrsFramework::execute` can do neither (ARCHITECTURE.md, "Event store").
+//! `CqrsFramework::execute` can do neither (docs/architecture.md, "The event store").
 //!
 //! Long tickets stay cheap without postgres-es snapshots (unsafe in 0.5): the
 //! store caches each ticket it has seen with its version and loads only the

@@ -1,4 +1,4 @@
-//! The gap-safe global feed (ARCHITECTURE.md).
+//! The gap-safe global feed (docs/architecture.md, "The gap-safe feed").
 //!
 //! Identity values become visible out of order: a transaction that took
 //! position 10 may commit after one that took 11. Reading

@@ -1,5 +1,5 @@
 //! A private PostgreSQL cluster for `ticketera serve` when `DATABASE_URL` is
-//! unset (CONTRACT.md, environment variables): made with the PostgreSQL
+//! unset (README.md, "Configuration"): made with the PostgreSQL
 //! server binaries found on the machine, kept under `TICKETERA_DATA_DIR`.
 //!
 //! Layout (the cluster root is `<data_dir>/pg`, or

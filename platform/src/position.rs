@@ -1,7 +1,7 @@
 //! Positions in the global event order, handed to clients as opaque cursors.
 //!
 //! A position is the pair `(transaction_id, global_position)`: the order in
-//! which the gap-safe feed delivers events (ARCHITECTURE.md). Clients hand a
+//! which the gap-safe feed delivers events (docs/architecture.md, "The gap-safe feed"). Clients hand a
 //! cursor back and never compute with it.
 
 use std::fmt;

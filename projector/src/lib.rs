@@ -1,5 +1,5 @@
 //! The projector: catch-up subscriptions on the gap-safe feed that build the
-//! read models, and their rebuild (ARCHITECTURE.md, "Projector").
+//! read models, and their rebuild (docs/architecture.md, "The read side").
 //!
 //! - `tickets` (schema `rm_tickets`): `tickets`, one row per ticket with
 //!   every field of the contract's `Ticket` plus `search_text`/`search` for

@@ -1,4 +1,4 @@
-//! The defining test of the gap-safe feed (ARCHITECTURE.md): a slow
+//! The defining test of the gap-safe feed (docs/architecture.md, "The gap-safe feed"): a slow
 //! transaction that began before a fast one and commits after it still has
 //! its event delivered, once.
 //!

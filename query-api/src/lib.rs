@@ -1,7 +1,7 @@
 //! The query API: GraphQL (async-graphql 7) over the read models, history
 //! and as-of replay folded from the event store, and subscriptions over
 //! `graphql-transport-ws` fed by one `PgListener` per process
-//! (ARCHITECTURE.md, "Query API").
+//! (docs/architecture.md, "The read side").
 //!
 //! Routes: `POST|GET /graphql` (a browser's GET gets GraphiQL),
 //! `GET /graphql/assets/*` (GraphiQL's files), `GET /graphql/ws`.

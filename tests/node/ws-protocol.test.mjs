@@ -1,6 +1,6 @@
 // The graphql-transport-ws protocol on /graphql/ws, message by message with a
 // raw WebSocket: the handshake, ping/pong, operation errors, and each
-// protocol error's close code (ARCHITECTURE.md, "Query API").
+// protocol error's close code (docs/architecture.md, "The read side").
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RawSocket, TICKET_EVENTS, WS_PROTOCOL, ackedSocket, login, openTicket, startServer } from './helpers.mjs';

@@ -1,4 +1,4 @@
-//! Every sample line of `shared/samples` gives its README's outcome.
+//! Every sample line of `ingest/tests/samples` gives its README's outcome.
 
 use std::net::IpAddr;
 

@@ -1,5 +1,5 @@
 //! Identity primitives: secret hashing and access tokens
-//! (ARCHITECTURE.md, "Auth and roles").
+//! (docs/auth.md).
 
 pub mod authenticate;
 pub mod kek;

@@ -1,5 +1,5 @@
 //! Password and client-secret hashing: argon2id, m=19456 KiB, t=2, p=1
-//! (ARCHITECTURE.md, "Auth and roles"), stored as PHC strings.
+//! (docs/auth.md), stored as PHC strings.
 //!
 //! Hashing costs ~20 MiB and tens of milliseconds of CPU, so it never runs on
 //! an async worker thread: every entry point hops to `spawn_blocking`. At most

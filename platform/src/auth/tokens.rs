@@ -1,6 +1,6 @@
 //! Access tokens: short-lived EdDSA (Ed25519) JWTs whose keys live in the
 //! `signing_keys` table, so every process signs and verifies with the same
-//! set and integrators verify through JWKS (ARCHITECTURE.md, "Auth and roles").
+//! set and integrators verify through JWKS (docs/auth.md).
 //!
 //! jsonwebtoken's `required_spec_claims` only knows exp, nbf, aud, iss, sub,
 //! so `iat`, `jti`, `roles` and `kind` are non-optional fields of [`Claims`]:
