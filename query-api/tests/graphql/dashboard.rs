@@ -44,7 +44,7 @@ async fn every_role_sees_the_trend_the_top_assets_and_dead_letters() {
         }
     }
     for reason in ["bad PRI", "bad PRI"] {
-        sqlx::query("INSERT INTO dead_letters (transport, peer, reason, raw) VALUES ('udp', '192.0.2.1', $1, '\\x00')")
+        sqlx::query("INSERT INTO dead_letters (transport, peer, reason, raw, original_size) VALUES ('udp', '192.0.2.1', $1, '\\x00', 1)")
             .bind(reason)
             .execute(&h.pool)
             .await
