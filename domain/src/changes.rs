@@ -75,6 +75,32 @@ fn missing_from(a: &Value, b: &Value) -> Value {
     Value::Array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
 }
 
+/// The entries that left and came of a list whose entries are unique
+/// (comments: each has its own id). The usual case, entries added at the
+/// end, is found in one pass; anything else falls back to comparing every
+/// entry with every other, which on a ticket with thousands of comments
+/// would cost millions of comparisons per event.
+fn left_and_came_unique(old: &Value, new: &Value) -> (Value, Value) {
+    let empty = Vec::new();
+    let o = old.as_array().unwrap_or(&empty);
+    let n = new.as_array().unwrap_or(&empty);
+    // new = old[k..] followed by the entries that came.
+    let k = n
+        .first()
+        .and_then(|first| o.iter().position(|x| x == first))
+        .unwrap_or(o.len());
+    let kept = o.len() - k;
+    if kept <= n.len() && o[k..] == n[..kept] {
+        let (left, came) = (&o[..k], &n[kept..]);
+        // Usually one of the two is empty; an entry that left and came back
+        // is neither (the pairwise answer).
+        if left.is_empty() || came.is_empty() || !came.iter().any(|x| left.contains(x)) {
+            return (Value::Array(left.to_vec()), Value::Array(came.to_vec()));
+        }
+    }
+    (missing_from(old, new), missing_from(new, old))
+}
+
 /// What differs between two states of a ticket, field by field in `FIELDS`
 /// order.
 pub fn diff(before: &Ticket, after: &Ticket) -> Vec<FieldChange> {
@@ -87,7 +113,9 @@ pub fn diff(before: &Ticket, after: &Ticket) -> Vec<FieldChange> {
             if old == new {
                 return None;
             }
-            let (old, new) = if APPEND_ONLY.contains(field) {
+            let (old, new) = if *field == "comments" {
+                left_and_came_unique(&old, &new)
+            } else if APPEND_ONLY.contains(field) {
                 (missing_from(&old, &new), missing_from(&new, &old))
             } else {
                 (old, new)
@@ -115,6 +143,32 @@ impl Ticket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unique_lists_report_what_left_and_came_as_the_pairwise_comparison_does() {
+        let v = |xs: &[u32]| Value::Array(xs.iter().map(|x| Value::from(*x)).collect());
+        let cases: &[(&[u32], &[u32])] = &[
+            (&[], &[]),
+            (&[], &[1]),
+            (&[1, 2], &[1, 2, 3]),
+            (&[1, 2, 3], &[2, 3, 4]),
+            (&[1, 2, 3], &[3]),
+            (&[1, 2, 3], &[]),
+            (&[1, 2, 3], &[4, 5]),
+            (&[1, 2, 3], &[1, 3]),
+            (&[1, 2, 3], &[3, 2, 1]),
+            (&[1, 2, 3], &[3, 1]),
+            (&[1, 2, 3], &[2, 3, 1, 4]),
+        ];
+        for (old, new) in cases {
+            let (old, new) = (v(old), v(new));
+            assert_eq!(
+                left_and_came_unique(&old, &new),
+                (missing_from(&old, &new), missing_from(&new, &old)),
+                "{old} → {new}"
+            );
+        }
+    }
 
     #[test]
     fn every_serialized_field_is_either_reported_or_named_as_moving() {
