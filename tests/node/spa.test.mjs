@@ -496,7 +496,8 @@ describe('analysts SPA', () => {
 
       await page.goto(`${server.base}/tickets/${rich.number}`);
       await ticketPage(page, rich.number);
-      await page.getByText('evil.example').waitFor();
+      // The rendered comment (its Markdown code span), not the timeline's raw text of it.
+      await page.locator('code', { hasText: 'evil.example' }).waitFor();
       await check(page, lang, 'ticket');
 
       await page.getByRole('toolbar').getByRole('button', { name: ui.resolve, exact: true }).click();

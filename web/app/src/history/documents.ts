@@ -1,7 +1,8 @@
 // The GraphQL operations of the ticket's history (typed by codegen).
 import { graphql } from '../gql';
 
-// The ticket as of a point, with the fields of TicketDetail but no `id`:
+// The ticket as of a point, with the fields of TicketDetail but no `id` and
+// no `comments` (thousands on a long ticket; see TicketAsOfCommentsQuery):
 // graphcache keys tickets by id, and a past state must not overwrite the
 // live ticket in the cache (without an id it is kept under ticketAsOf).
 export const TicketStateFields = graphql(`
@@ -42,12 +43,6 @@ export const TicketStateFields = graphql(`
       owner
       criticality
     }
-    comments {
-      id
-      author
-      body
-      at
-    }
     alerts {
       sequence
       recordedAt
@@ -63,6 +58,25 @@ export const TicketAsOfQuery = graphql(`
   query TicketAsOf($id: ID!, $version: Int, $at: DateTime) {
     ticketAsOf(id: $id, version: $version, at: $at) {
       ...TicketState
+    }
+  }
+`);
+
+/**
+ * The comments of the ticket as of a point. Comments only grow (schema,
+ * FieldChange), so a past version's are the first `commentCount` of the live
+ * ticket's: this is asked only when the live list is shorter than that.
+ */
+export const TicketAsOfCommentsQuery = graphql(`
+  query TicketAsOfComments($id: ID!, $version: Int, $at: DateTime) {
+    ticketAsOf(id: $id, version: $version, at: $at) {
+      version
+      comments {
+        id
+        author
+        body
+        at
+      }
     }
   }
 `);

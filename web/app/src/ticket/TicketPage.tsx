@@ -1,5 +1,5 @@
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
-import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
+import { memo, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useClient, useQuery, useSubscription } from 'urql';
 import type { CommandBodies } from '../api/rest';
@@ -25,7 +25,7 @@ import { failureText, lastChange, refetchTicket, run, type RunResult } from './c
 import { validObservable } from './observables';
 import { dialogOpen, isTyping } from '../shell/commands';
 import { parseAsOf, type AsOf } from '../history/asOf';
-import { EventOfVersionQuery, TicketAsOfQuery } from '../history/documents';
+import { EventOfVersionQuery, TicketAsOfCommentsQuery, TicketAsOfQuery } from '../history/documents';
 import { Timeline } from '../history/Timeline';
 import { DiffWithNow, PastBanner, TimeTravel } from '../history/TimeTravel';
 import { formatInstant } from '../history/format';
@@ -81,7 +81,8 @@ export function TicketPage() {
 
 /**
  * The ticket as of the URL's point (ticketAsOf), with the live ticket's id;
- * while the next point loads, the one before stays on screen.
+ * while the next point loads, the one before stays on screen. Its comments
+ * are not part of that query (see usePastComments).
  */
 function usePast(ticket: Ticket, asOf: AsOf) {
   const vars = {
@@ -95,12 +96,38 @@ function usePast(ticket: Ticket, asOf: AsOf) {
   const fresh = r.data && !r.fetching && r.operation?.variables.version === vars.version && r.operation?.variables.at === vars.at;
   if (fresh && kept?.key !== key) setKept({ key, state: r.data?.ticketAsOf ?? null });
   const state = asOf.kind !== 'past' ? null : fresh ? (r.data?.ticketAsOf ?? null) : (kept?.state ?? null);
+  const comments = usePastComments(ticket, state);
+  const past = useMemo(
+    () => (state && comments ? ({ ...state, id: ticket.id, comments } satisfies Ticket) : null),
+    [state, comments, ticket.id],
+  );
   return {
-    past: state ? ({ ...state, id: ticket.id } satisfies Ticket) : null,
-    loading: asOf.kind === 'past' && !fresh,
+    past,
+    loading: asOf.kind === 'past' && (!fresh || (state !== null && !comments)),
     known: fresh || kept !== null,
     error: r.error?.message ?? null,
   };
+}
+
+/**
+ * The comments of a past state. Comments only grow (schema: FieldChange), so
+ * they are the first `commentCount` of the live ticket's, already in the
+ * cache: no thousands of comments fetched and normalized on every step.
+ * Only when the live list is shorter (the read model serves the first
+ * 10,000 timeline entries) are they asked of ticketAsOf itself.
+ */
+function usePastComments(ticket: Ticket, state: TicketStateFragment | null): Ticket['comments'] | null {
+  const count = state?.commentCount ?? 0;
+  const fromLive = state !== null && ticket.comments.length >= count;
+  const prefix = useMemo(() => (fromLive ? ticket.comments.slice(0, count) : null), [fromLive, ticket.comments, count]);
+  const [r] = useQuery({
+    query: TicketAsOfCommentsQuery,
+    variables: { id: ticket.id, version: state?.version ?? null, at: null },
+    pause: state === null || fromLive,
+  });
+  if (prefix) return prefix;
+  const fetched = r.data?.ticketAsOf;
+  return fetched && fetched.version === state?.version ? fetched.comments : null;
 }
 
 function TicketView({ ticket, asOf, reload }: { ticket: Ticket; asOf: AsOf; reload: () => void }) {
@@ -755,27 +782,57 @@ function Tags({
   );
 }
 
+// A long ticket has thousands of comments: the newest page is shown, older
+// ones a page more at a time.
+const COMMENTS_PAGE = 50;
+
+const CommentItem = memo(function CommentItem({ comment }: { comment: Ticket['comments'][number] }) {
+  return (
+    <li className="rounded-md border border-line bg-panel-2 p-2">
+      <div className="mb-1 flex gap-2 text-xs text-muted">
+        <span className="font-medium text-fg">{comment.author}</span>
+        <time dateTime={comment.at}>{formatDateTime(comment.at)}</time>
+      </div>
+      <Markdown source={comment.body} />
+    </li>
+  );
+});
+
 function Comments({ ticket, canComment, exec }: { ticket: Ticket; canComment: boolean; exec: Exec }) {
   const { t } = useTranslation();
   const id = useId();
   const [body, setBody] = useState('');
   const [preview, setPreview] = useState(false);
+  const [limit, setLimit] = useState(COMMENTS_PAGE);
+  const total = ticket.comments.length;
+  const first = Math.max(0, total - limit);
+  const visible = useMemo(() => ticket.comments.slice(first), [ticket.comments, first]);
+  const hidden = first;
   return (
-    <Section title={`${t('ticket.comments')} (${ticket.comments.length})`}>
-      {ticket.comments.length === 0 ? (
+    <Section title={`${t('ticket.comments')} (${total})`}>
+      {total === 0 ? (
         <p className="text-[0.8125rem] text-muted">{t('ticket.noComments')}</p>
       ) : (
-        <ol className="space-y-3">
-          {ticket.comments.map((c, i) => (
-            <li key={c.id ?? i} className="rounded-md border border-line bg-panel-2 p-2">
-              <div className="mb-1 flex gap-2 text-xs text-muted">
-                <span className="font-medium text-fg">{c.author}</span>
-                <time dateTime={c.at}>{formatDateTime(c.at)}</time>
-              </div>
-              <Markdown source={c.body} />
-            </li>
-          ))}
-        </ol>
+        <>
+          {hidden > 0 && (
+            <div className="mb-3 flex flex-wrap items-center gap-3 text-xs text-muted">
+              <p id={`${id}-shown`}>{t('ticket.commentsShown', { shown: visible.length, total })}</p>
+              <button
+                type="button"
+                className="btn btn-sm"
+                aria-describedby={`${id}-shown`}
+                onClick={() => setLimit((l) => l + COMMENTS_PAGE)}
+              >
+                {t('ticket.showMoreComments', { count: Math.min(COMMENTS_PAGE, hidden) })}
+              </button>
+            </div>
+          )}
+          <ol className="space-y-3">
+            {visible.map((c, i) => (
+              <CommentItem key={c.id ?? `#${first + i}`} comment={c} />
+            ))}
+          </ol>
+        </>
       )}
       {canComment && (
         <form

@@ -3,7 +3,7 @@
 // reach the DOM. Links open in a new tab without the opener.
 import DOMPurify from 'dompurify';
 import { marked } from 'marked';
-import { useMemo } from 'react';
+import { memo, useMemo } from 'react';
 
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
@@ -21,7 +21,21 @@ export function renderMarkdown(source: string): string {
   });
 }
 
-export function Markdown({ source }: { source: string }) {
-  const html = useMemo(() => renderMarkdown(source), [source]);
-  return <div className="markdown text-[0.8125rem] leading-relaxed break-words" dangerouslySetInnerHTML={{ __html: html }} />;
+// A ticket page re-mounts the same comments when it moves between versions
+// or pages: each body is parsed and sanitized once, not on every mount.
+const CACHE_MAX = 2000;
+const cache = new Map<string, string>();
+
+function cachedMarkdown(source: string): string {
+  const hit = cache.get(source);
+  if (hit !== undefined) return hit;
+  const html = renderMarkdown(source);
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(source, html);
+  return html;
 }
+
+export const Markdown = memo(function Markdown({ source }: { source: string }) {
+  const html = useMemo(() => cachedMarkdown(source), [source]);
+  return <div className="markdown text-[0.8125rem] leading-relaxed break-words" dangerouslySetInnerHTML={{ __html: html }} />;
+});
