@@ -64,3 +64,31 @@ bench_cleanup() {
     bench_pg_stop=""
   fi
 }
+
+# The browser benchmarks (bench/spa*.sh): Node, Debian's Chromium, psql, the
+# node tests' npm packages, web/dist, and `bin`: TICKETERA_BIN, else
+# target/release/ticketera when it exists (never built here), else the
+# debug one (cargo build -p ticketera). Then the PostgreSQL of bench_server,
+# stopped on exit. Needs scripts/lib.sh sourced too.
+spa_bench_prepare() {
+  ensure_node
+  ensure_chromium
+  command -v psql >/dev/null 2>&1 || ensure_postgres_packages
+  local target_dir="${CARGO_TARGET_DIR:-target}"
+  if [ -n "${TICKETERA_BIN:-}" ]; then
+    bin="$TICKETERA_BIN"
+  elif [ -x "$target_dir/release/ticketera" ]; then
+    bin="$target_dir/release/ticketera"
+  else
+    bench_require_cargo
+    say "no release binary: building and using the debug one (cargo build -p ticketera)"
+    cargo build -q -p ticketera >&2
+    bin="$target_dir/debug/ticketera"
+  fi
+  say "binary: $bin"
+  [ -f web/dist/index.html ] || build_web
+  npm_deps tests/node
+  bench_server
+  trap bench_cleanup EXIT
+  ulimit -n 65536 2>/dev/null || true
+}

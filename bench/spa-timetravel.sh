@@ -18,25 +18,5 @@ cd "$(dirname "$0")/.."
 
 . bench/lib.sh
 . scripts/lib.sh
-ensure_node
-ensure_chromium
-command -v psql >/dev/null 2>&1 || ensure_postgres_packages
-
-target_dir="${CARGO_TARGET_DIR:-target}"
-if [ -n "${TICKETERA_BIN:-}" ]; then
-  bin="$TICKETERA_BIN"
-elif [ -x "$target_dir/release/ticketera" ]; then
-  bin="$target_dir/release/ticketera"
-else
-  bench_require_cargo
-  say "no release binary: building and using the debug one (cargo build -p ticketera)"
-  cargo build -q -p ticketera >&2
-  bin="$target_dir/debug/ticketera"
-fi
-say "binary: $bin"
-[ -f web/dist/index.html ] || build_web
-npm_deps tests/node
-
-bench_server
-trap bench_cleanup EXIT
+spa_bench_prepare
 TEST_DATABASE_URL="$server" TICKETERA_BIN="$bin" node bench/spa-timetravel.mjs
