@@ -8,9 +8,9 @@
 // Screenshots go to target/spa-screenshots/.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { eventually, graphql, login, openTicket, startServer } from './helpers.mjs';
-import { SCREENSHOT_DIR, UI, axeSerious, createUser, launch, newContext, row, screenshot, sendUdp, signIn } from './spa-helpers.mjs';
+import { describe } from 'node:test';
+import { eventually, graphql, login, openTicket } from './helpers.mjs';
+import { UI, axeSerious, createUser, row, screenshot, sendUdp, signIn, spaSuite } from './spa-helpers.mjs';
 
 const es = UI.es;
 // The consoles' words (web/app/src/admin/messages.ts).
@@ -31,47 +31,14 @@ describe('admin consoles of the SPA', () => {
   let server;
   let admin;
   let adminUser;
-  let browser;
-  const contexts = [];
-
-  before(async () => {
-    server = await startServer();
-    admin = await login(server);
-    adminUser = { username: 'admin', password: server.adminPassword };
-    browser = await launch();
+  const { open, uiTest } = spaSuite({
+    timeout: 120_000,
+    failedPrefix: 'failed-admin-',
+    ready: (s) => {
+      ({ server, admin } = s);
+      adminUser = { username: 'admin', password: server.adminPassword };
+    },
   });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-    console.log(`# SPA screenshots: ${SCREENSHOT_DIR}`);
-  });
-
-  let current = [];
-  async function open(opts) {
-    const c = await newContext(browser, server, opts);
-    contexts.push(c.context);
-    current.push(c.page);
-    return c;
-  }
-
-  /** A test whose pages are photographed when it fails (target/spa-screenshots/failed-…). */
-  function uiTest(name, fn) {
-    test(name, { timeout: 120_000 }, async (t) => {
-      current = [];
-      try {
-        await fn(t);
-      } catch (e) {
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-        for (const [i, p] of current.entries()) {
-          const path = await screenshot(p, `failed-admin-${slug}-${i}`).catch(() => null);
-          if (path) t.diagnostic(`screenshot of the failure: ${path} (${p.url()})`);
-        }
-        throw e;
-      }
-    });
-  }
 
   /** The admin, signed in through the form, on a console. */
   async function adminOn(consoleName, { lang = 'es' } = {}) {

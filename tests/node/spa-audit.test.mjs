@@ -9,10 +9,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BINARY, PG_BASE, command, comment, eventually, graphql, login, openTicket, startServer } from './helpers.mjs';
-import { SCREENSHOT_DIR, UI, axeSerious, createUser, launch, newContext, screenshot, signIn } from './spa-helpers.mjs';
+import { BINARY, PG_BASE, command, comment, eventually, graphql, login, openTicket } from './helpers.mjs';
+import { UI, axeSerious, createUser, screenshot, signIn, spaSuite } from './spa-helpers.mjs';
 
 const STATUS = {
   es: { NEW: 'Nuevo', IN_PROGRESS: 'En progreso', ON_HOLD: 'En espera', RESOLVED: 'Resuelto', CLOSED: 'Cerrado' },
@@ -49,12 +49,15 @@ function replay(server, ticket, args = []) {
 describe('auditors SPA: timeline, time travel, export', () => {
   let server;
   let admin;
-  let browser;
   let analyst;
   let analystToken;
   let auditor;
   let ticket;
-  const contexts = [];
+  const { open } = spaSuite({
+    ready: (s) => {
+      ({ server, admin } = s);
+    },
+  });
   let versions = [];
   let holdAt;
   // The x-request-id the severity change (version 4) is sent with.
@@ -63,9 +66,6 @@ describe('auditors SPA: timeline, time travel, export', () => {
   let storedRequestIds;
 
   before(async () => {
-    server = await startServer();
-    admin = await login(server);
-    browser = await launch();
     analyst = await createUser(server, admin, 'analyst', 'ana');
     analystToken = await login(server, analyst.username, analyst.password);
     auditor = await createUser(server, admin, 'auditor', 'aud');
@@ -97,19 +97,6 @@ describe('auditors SPA: timeline, time travel, export', () => {
     holdAt = history.data.ticketHistory.find((e) => e.sequence === 7).recordedAt;
     assert.equal(history.data.ticketHistory.find((e) => e.sequence === 7).type, 'TicketPutOnHold');
   });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-    console.log(`# SPA screenshots: ${SCREENSHOT_DIR}`);
-  });
-
-  async function open(opts) {
-    const c = await newContext(browser, server, opts);
-    contexts.push(c.context);
-    return c;
-  }
 
   const heading = (page) => page.getByRole('heading', { level: 1, name: new RegExp(`^${ticket.number}\\b`) });
   const detail = (page, label) => page.getByRole('region', { name: 'Detalles' }).locator('dt', { hasText: new RegExp(`^${label}$`) }).locator('xpath=following-sibling::dd');

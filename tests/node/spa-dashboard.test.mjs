@@ -7,9 +7,9 @@
 // date inputs in the UI's language. Screenshots to target/spa-screenshots/.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { command, graphql, login, openTicket, startServer, eventually } from './helpers.mjs';
-import { SCREENSHOT_DIR, UI, axeSerious, createUser, launch, newContext, row, screenshot, signIn } from './spa-helpers.mjs';
+import { describe } from 'node:test';
+import { command, graphql, openTicket, eventually } from './helpers.mjs';
+import { UI, axeSerious, createUser, row, screenshot, signIn, spaSuite } from './spa-helpers.mjs';
 
 const es = UI.es;
 // A liveness bound, not a latency target (bench/spa-dashboard.sh measures the render).
@@ -19,45 +19,12 @@ const CHARTS = 7;
 describe('dashboard and live queue', () => {
   let server;
   let admin;
-  let browser;
-  const contexts = [];
-
-  before(async () => {
-    server = await startServer();
-    admin = await login(server);
-    browser = await launch();
+  const { open, uiTest } = spaSuite({
+    timeout: 120_000,
+    ready: (s) => {
+      ({ server, admin } = s);
+    },
   });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-    console.log(`# SPA screenshots: ${SCREENSHOT_DIR}`);
-  });
-
-  let current = [];
-  async function open(opts) {
-    const c = await newContext(browser, server, opts);
-    contexts.push(c.context);
-    current.push(c.page);
-    return c;
-  }
-
-  function uiTest(name, fn) {
-    test(name, { timeout: 120_000 }, async (t) => {
-      current = [];
-      try {
-        await fn(t);
-      } catch (e) {
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-        for (const [i, p] of current.entries()) {
-          const path = await screenshot(p, `failed-${slug}-${i}`).catch(() => null);
-          if (path) t.diagnostic(`screenshot of the failure: ${path} (${p.url()})`);
-        }
-        throw e;
-      }
-    });
-  }
 
   async function projected(number) {
     return eventually(

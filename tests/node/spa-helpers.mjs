@@ -1,13 +1,15 @@
-// Shared by the SPA's browser tests (spa.test.mjs) and its benchmark
-// (bench/spa.mjs): Debian's Chromium through playwright-core, users of each
-// role, signing in through the form, axe, screenshots, syslog over UDP.
+// Shared by the SPA's browser tests (spa*.test.mjs) and its benchmarks
+// (bench/spa*.mjs): Debian's Chromium through playwright-core, a test file's
+// server and browser, users of each role, signing in through the form, axe,
+// screenshots, syslog over UDP.
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
-import { REPO_ROOT } from './helpers.mjs';
+import { after, before, test } from 'node:test';
+import { REPO_ROOT, login, startServer } from './helpers.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -195,4 +197,54 @@ export function fortigateAlert({ srcip, attack = 'Apache.Log4j.Error.Log.Remote.
     `profile="default" ref="http://www.fortinet.com/ids/VID51006" incidentserialno=120034561 msg="applications3: ${attack}" ` +
     `crscore=50 craction=4096 crlevel="critical"`
   );
+}
+
+/**
+ * What every SPA test file sets up inside its `describe`: one server (and
+ * the admin's token) and one browser for the file, every context closed at
+ * the end; `open` for a new context; `uiTest`, a test whose pages are
+ * photographed when it fails (`target/spa-screenshots/<failedPrefix>…`).
+ * `ready({ server, admin, browser })` runs once they are up, before the
+ * file's own `before` hooks.
+ */
+export function spaSuite({ timeout = 90_000, failedPrefix = 'failed-', ready } = {}) {
+  let server;
+  let browser;
+  const contexts = [];
+  let current = [];
+  before(async () => {
+    server = await startServer();
+    const admin = await login(server);
+    browser = await launch();
+    await ready?.({ server, admin, browser });
+  });
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await server?.stop();
+    console.log(`# SPA screenshots: ${SCREENSHOT_DIR}`);
+  });
+  async function open(opts) {
+    const c = await newContext(browser, server, opts);
+    contexts.push(c.context);
+    current.push(c.page);
+    return c;
+  }
+  function uiTest(name, opts, fn) {
+    if (typeof opts === 'function') [opts, fn] = [{}, opts];
+    test(name, { timeout, ...opts }, async (t) => {
+      current = [];
+      try {
+        await fn(t);
+      } catch (e) {
+        const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
+        for (const [i, p] of current.entries()) {
+          const path = await screenshot(p, `${failedPrefix}${slug}-${i}`).catch(() => null);
+          if (path) t.diagnostic(`screenshot of the failure: ${path} (${p.url()})`);
+        }
+        throw e;
+      }
+    });
+  }
+  return { open, uiTest };
 }

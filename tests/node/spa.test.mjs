@@ -6,20 +6,18 @@
 // Screenshots of every screen go to target/spa-screenshots/.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { comment, eventually, graphql, login, openTicket, startServer } from './helpers.mjs';
+import { describe } from 'node:test';
+import { comment, eventually, graphql, login, openTicket } from './helpers.mjs';
 import {
-  SCREENSHOT_DIR,
   UI,
   axeSerious,
   createUser,
   fortigateAlert,
-  launch,
-  newContext,
   row,
   screenshot,
   sendUdp,
   signIn,
+  spaSuite,
 } from './spa-helpers.mjs';
 
 const es = UI.es;
@@ -31,46 +29,11 @@ describe('analysts SPA', () => {
   let server;
   let admin;
   let browser;
-  const contexts = [];
-
-  before(async () => {
-    server = await startServer();
-    admin = await login(server);
-    browser = await launch();
+  const { open, uiTest } = spaSuite({
+    ready: (s) => {
+      ({ server, admin, browser } = s);
+    },
   });
-
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.stop();
-    console.log(`# SPA screenshots: ${SCREENSHOT_DIR}`);
-  });
-
-  let current = [];
-  async function open(opts) {
-    const c = await newContext(browser, server, opts);
-    contexts.push(c.context);
-    current.push(c.page);
-    return c;
-  }
-
-  /** A test whose pages are photographed when it fails (target/spa-screenshots/failed-…). */
-  function uiTest(name, opts, fn) {
-    if (typeof opts === 'function') [opts, fn] = [{}, opts];
-    test(name, { timeout: 90_000, ...opts }, async (t) => {
-      current = [];
-      try {
-        await fn(t);
-      } catch (e) {
-        const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
-        for (const [i, p] of current.entries()) {
-          const path = await screenshot(p, `failed-${slug}-${i}`).catch(() => null);
-          if (path) t.diagnostic(`screenshot of the failure: ${path} (${p.url()})`);
-        }
-        throw e;
-      }
-    });
-  }
 
   /** A ticket opened over REST, once the read model has it. */
   async function restTicket(fields = {}, token = admin) {
