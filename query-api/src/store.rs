@@ -501,6 +501,21 @@ impl ReadModels {
             .await?)
     }
 
+    /// Rules of the most tickets opened since `since` (on the tickets'
+    /// `created_at` index, like `top_assets`).
+    pub async fn top_rules_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> QueryResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(TOP_RULES_SINCE)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Rules of the most tickets since the beginning (the `stats` projection).
     pub async fn top_rules(&self, limit: i64) -> QueryResult<Vec<(String, i64, i64)>> {
         Ok(sqlx::query_as(
             "SELECT rule_name, tickets, alerts FROM rm_stats.rules
@@ -519,6 +534,11 @@ const TOP_ASSETS: &str = "SELECT host(destination_ip) AS ip, max(asset ->> 'host
   WHERE created_at >= $1 AND destination_ip IS NOT NULL
   GROUP BY destination_ip
   ORDER BY tickets DESC, alerts DESC, ip LIMIT $2";
+const TOP_RULES_SINCE: &str = "SELECT rule_name, count(*) AS tickets, sum(alert_count)::int8 AS alerts
+   FROM rm_tickets.tickets
+  WHERE created_at >= $1 AND rule_name IS NOT NULL
+  GROUP BY rule_name
+  ORDER BY tickets DESC, alerts DESC, rule_name LIMIT $2";
 const ALERTS_PER_HOUR: &str = "SELECT hour, alerts FROM rm_stats.alerts_hourly
   WHERE hour >= date_trunc('hour', $1::timestamptz) AND alerts > 0 ORDER BY hour";
 const DEAD_LETTERS_PER_HOUR: &str = "SELECT date_trunc('hour', received_at) AS hour, count(*)

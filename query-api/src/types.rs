@@ -1293,16 +1293,24 @@ impl DashboardStats {
             .map(|(start, count)| IntervalCount { start, count })
             .collect())
     }
-    /// Alert rules that opened the most tickets.
+    /// Alert rules that opened the most tickets: of the tickets opened in
+    /// the last `days` days, or since the beginning when `days` is not given.
     async fn top_rules(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] first: i32,
+        days: Option<i32>,
     ) -> async_graphql::Result<Vec<RuleStats>> {
         let read = ctx.data::<ReadModels>()?;
-        Ok(read
-            .top_rules(i64::from(first.clamp(0, 100)))
-            .await?
+        let limit = i64::from(first.clamp(0, 100));
+        let rules = match days {
+            Some(days) => {
+                let since = Utc::now() - chrono::Duration::days(i64::from(days.clamp(1, 366)));
+                read.top_rules_since(since, limit).await?
+            }
+            None => read.top_rules(limit).await?,
+        };
+        Ok(rules
             .into_iter()
             .map(|(rule_name, tickets, alerts)| RuleStats {
                 rule_name,

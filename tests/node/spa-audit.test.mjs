@@ -202,9 +202,15 @@ describe('auditors SPA: timeline, time travel, export', () => {
     const local = await page.evaluate((iso) => {
       const d = new Date(iso);
       const p = (n) => String(n).padStart(2, '0');
-      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+      return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
     }, between.toISOString());
-    await page.getByLabel('Fecha y hora').fill(local);
+    // Typed as a Spanish analyst reads it: day first, a 24-hour clock.
+    const field = page.getByLabel('Fecha y hora');
+    assert.equal(await field.getAttribute('placeholder'), 'dd/mm/aaaa hh:mm:ss');
+    await field.fill('31/02/2026 10:00');
+    await page.getByRole('button', { name: 'Ver en esa fecha' }).click();
+    await page.getByRole('alert').filter({ hasText: 'escríbela como dd/mm/aaaa hh:mm:ss' }).waitFor();
+    await field.fill(local);
     await page.getByRole('button', { name: 'Ver en esa fecha' }).click();
     await page.locator('[data-testid="as-of-banner"][data-version="7"]').waitFor();
     const at = new URL(page.url()).searchParams.get('at');

@@ -160,3 +160,63 @@ async fn alerts_per_hour_count_every_alert_received() {
     let total: i64 = hours.iter().filter_map(|i| i["count"].as_i64()).sum();
     assert_eq!(total, 5, "{hours:?}");
 }
+
+/// Top rules follow the dashboard's range: `days` counts the tickets opened
+/// in it; without `days`, every ticket since the beginning.
+#[tokio::test]
+async fn top_rules_count_the_tickets_opened_in_the_range() {
+    let h = spawn().await;
+    let lead = h.user("lena", Role::Lead).await;
+    let mut old = None;
+    for (i, rule) in ["ips", "ips", "av"].iter().enumerate() {
+        let id = Uuid::now_v7();
+        h.exec(
+            id,
+            "lena",
+            Command::Open(OpenTicket {
+                ticket_id: id,
+                title: format!("alert {i}"),
+                description: String::new(),
+                severity: Severity::High,
+                source: Source::Syslog,
+                source_ip: None,
+                destination_ip: None,
+                tags: vec![],
+                origin: Some(domain::command::AlertOrigin {
+                    rule_name: Some((*rule).into()),
+                    ..Default::default()
+                }),
+            }),
+        )
+        .await;
+        if i == 0 {
+            old = Some(id);
+        }
+    }
+    h.project().await;
+    // One of the "ips" tickets was opened 40 days ago.
+    sqlx::query(
+        "UPDATE rm_tickets.tickets SET created_at = now() - interval '40 days' WHERE id = $1",
+    )
+    .bind(old)
+    .execute(&h.pool)
+    .await
+    .expect("backdate");
+
+    let data = h
+        .data(
+            &lead,
+            "{ stats { week: topRules(first: 5, days: 7) { ruleName tickets }
+                       ever: topRules(first: 5) { ruleName tickets } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["stats"]["week"],
+        json!([{"ruleName": "av", "tickets": 1}, {"ruleName": "ips", "tickets": 1}])
+    );
+    assert_eq!(
+        data["stats"]["ever"],
+        json!([{"ruleName": "ips", "tickets": 2}, {"ruleName": "av", "tickets": 1}])
+    );
+}

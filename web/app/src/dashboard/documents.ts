@@ -37,7 +37,7 @@ export const DashboardQuery = graphql(`
           mttr
         }
       }
-      topRules(first: 10) {
+      topRules(first: 10, days: $days) {
         ruleName
         tickets
         alerts

@@ -2,10 +2,11 @@
 // date-time picker) and, when the page shows the past, the banner saying so
 // and the diff against now. The state lives in the URL (asOf.ts).
 import { Link, useNavigate } from '@tanstack/react-router';
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { asOfSearch, fromLocalInput, toLocalInput, type AsOf } from './asOf';
+import { datePattern, dateTimePlaceholder, formatLocalDateTime, parseLocalDateTime } from '../queue/dateText';
 import { diffTickets, type Comparable, type DiffField, type DiffValue } from './diff';
 import { formatInstant } from './format';
 
@@ -21,11 +22,20 @@ interface Props {
 }
 
 export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const id = useId();
   const navigate = useNavigate();
-  const [when, setWhen] = useState(() => toLocalInput(asOf.kind === 'past' && asOf.at ? asOf.at : shownAt));
+  // Typed text in the UI language's order and a 24-hour clock, not
+  // <input type="datetime-local">: Chromium draws that in its own locale
+  // (mm/dd and AM/PM in an English browser under a Spanish UI; dateText.ts).
+  const pattern = datePattern(i18n.language);
+  const initial = asOf.kind === 'past' && asOf.at ? asOf.at : shownAt;
+  const [when, setWhen] = useState(() => formatLocalDateTime(initial, pattern));
   const [whenError, setWhenError] = useState<string | null>(null);
+  const picker = useRef<HTMLInputElement>(null);
+
+  const travelTo = (at: string) =>
+    void navigate({ to: '/tickets/$number', params: { number }, search: asOfSearch({ kind: 'past', version: null, at }) });
 
   const go = (version: number) => {
     const v = Math.min(Math.max(1, version), latest);
@@ -40,13 +50,13 @@ export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
       setWhenError(t('history.travel.emptyAt'));
       return;
     }
-    const at = fromLocalInput(when);
-    if (!at) {
-      setWhenError(t('history.travel.invalidAt', { value: when }));
+    const at = parseLocalDateTime(when, pattern);
+    if (at === null || at === 'invalid') {
+      setWhenError(t('history.travel.typedAt', { value: when, pattern: dateTimePlaceholder(pattern) }));
       return;
     }
     setWhenError(null);
-    void navigate({ to: '/tickets/$number', params: { number }, search: asOfSearch({ kind: 'past', version: null, at }) });
+    travelTo(at);
   }
 
   const past = asOf.kind !== 'now';
@@ -89,19 +99,58 @@ export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
             <label className="label" htmlFor={`${id}-at`}>
               {t('history.travel.at')}
             </label>
-            <input
-              id={`${id}-at`}
-              type="datetime-local"
-              step={1}
-              className="input"
-              value={when}
-              aria-invalid={whenError !== null}
-              aria-describedby={whenError ? `${id}-err` : undefined}
-              onChange={(e) => {
-                setWhen(e.target.value);
-                setWhenError(null);
-              }}
-            />
+            <div className="relative flex w-fit items-center">
+              <input
+                id={`${id}-at`}
+                type="text"
+                inputMode="numeric"
+                autoComplete="off"
+                lang={i18n.language}
+                className="input w-48 pr-8 tabular-nums"
+                placeholder={dateTimePlaceholder(pattern)}
+                value={when}
+                aria-invalid={whenError !== null}
+                aria-describedby={whenError ? `${id}-err` : undefined}
+                onChange={(e) => {
+                  setWhen(e.target.value);
+                  setWhenError(null);
+                }}
+              />
+              <button
+                type="button"
+                className="btn btn-ghost absolute right-1 !h-[24px] !w-[24px] justify-center !p-0 text-muted"
+                aria-label={t('history.travel.pickAt')}
+                title={t('history.travel.pickAt')}
+                onClick={() => {
+                  const p = picker.current;
+                  if (!p) return;
+                  const at = parseLocalDateTime(when, pattern);
+                  p.value = typeof at === 'string' && at !== 'invalid' ? toLocalInput(at) : toLocalInput(shownAt);
+                  if (typeof p.showPicker === 'function') p.showPicker();
+                }}
+              >
+                <svg aria-hidden="true" viewBox="0 0 16 16" className="size-3.5 fill-none stroke-current" strokeWidth="1.5">
+                  <rect x="2" y="3" width="12" height="11" rx="1.5" />
+                  <path d="M2 6.5h12M5.5 1.5v3M10.5 1.5v3" />
+                </svg>
+              </button>
+              {/* The browser's calendar (what it draws in the field is not used). */}
+              <input
+                ref={picker}
+                type="datetime-local"
+                step={1}
+                tabIndex={-1}
+                aria-hidden="true"
+                className="pointer-events-none absolute bottom-0 right-0 h-px w-px opacity-0"
+                onChange={(e) => {
+                  const at = fromLocalInput(e.target.value);
+                  if (!at) return;
+                  setWhen(formatLocalDateTime(at, pattern));
+                  setWhenError(null);
+                  travelTo(at);
+                }}
+              />
+            </div>
           </div>
           <button type="submit" className="btn btn-sm">
             {t('history.travel.go')}

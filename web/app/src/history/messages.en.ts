@@ -52,6 +52,8 @@ const history: typeof es = {
     loading: 'Loading the version…',
     invalidAt: 'The date “{{value}}” is not valid. Use a full date and time.',
     emptyAt: 'Pick a date and time.',
+    typedAt: 'The date “{{value}}” is not valid: type it as {{pattern}}, with a 24-hour time.',
+    pickAt: 'Pick the date and time in the calendar',
     beforeCreation: 'The ticket did not exist yet on {{date}}: it was created on {{created}}.',
     tooHigh: 'Version {{version}} does not exist: the ticket is at version {{total}}.',
     error: 'That version could not be read: {{detail}}',

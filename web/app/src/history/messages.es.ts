@@ -50,6 +50,8 @@ const history = {
     loading: 'Cargando la versión…',
     invalidAt: 'La fecha «{{value}}» no es válida. Usa una fecha y hora completas.',
     emptyAt: 'Elige una fecha y hora.',
+    typedAt: 'La fecha «{{value}}» no es válida: escríbela como {{pattern}}, con la hora en formato de 24 horas.',
+    pickAt: 'Elegir la fecha y hora en el calendario',
     beforeCreation: 'El ticket aún no existía el {{date}}: se creó el {{created}}.',
     tooHigh: 'La versión {{version}} no existe: el ticket va por la versión {{total}}.',
     error: 'No se pudo leer esa versión: {{detail}}',

@@ -362,7 +362,7 @@ const en: Messages = {
     timesPerDay: 'MTTA and MTTR per day (hours)',
     timesPerDaySummary: 'MTTA of the period: {{mtta}}; MTTR of the period: {{mttr}}.',
     hoursUnit: 'h',
-    topRules: 'Alert rules with the most tickets (all time)',
+    topRules: 'Alert rules with the most tickets opened',
     topRulesSummary: '{{count}} rules. {{detail}}',
     topAssets: 'Most affected assets',
     topAssetsSummary: '{{count}} assets. {{detail}}',

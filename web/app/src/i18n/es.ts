@@ -361,7 +361,7 @@ const es = {
     timesPerDay: 'MTTA y MTTR por día (horas)',
     timesPerDaySummary: 'MTTA del periodo: {{mtta}}; MTTR del periodo: {{mttr}}.',
     hoursUnit: 'h',
-    topRules: 'Reglas de alerta con más tickets (desde el inicio)',
+    topRules: 'Reglas de alerta con más tickets abiertos',
     topRulesSummary: '{{count}} reglas. {{detail}}',
     topAssets: 'Activos más afectados',
     topAssetsSummary: '{{count}} activos. {{detail}}',

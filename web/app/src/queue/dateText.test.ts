@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datePattern, formatDay, parseDay } from './dateText';
+import { datePattern, dateTimePlaceholder, formatDay, formatLocalDateTime, parseDay, parseLocalDateTime } from './dateText';
 
 describe('queue date fields in the UI language', () => {
   const es = datePattern('es');
@@ -29,5 +29,34 @@ describe('queue date fields in the UI language', () => {
     expect(parseDay('03/11/26', es)).toBe('invalid');
     expect(parseDay('ayer', es)).toBe('invalid');
     expect(parseDay('29/02/2028', es)).toBe('2028-02-29');
+  });
+});
+
+describe('time-travel date-time field in the UI language', () => {
+  const es = datePattern('es');
+  const en = datePattern('en');
+
+  it('shows an instant as day/month/year and a 24-hour time', () => {
+    const iso = new Date(2026, 11, 1, 15, 4, 5).toISOString();
+    expect(formatLocalDateTime(iso, es)).toBe('01/12/2026 15:04:05');
+    expect(formatLocalDateTime(iso, en)).toBe('01/12/2026 15:04:05');
+    expect(formatLocalDateTime('nope', es)).toBe('');
+    expect(dateTimePlaceholder(es)).toBe('dd/mm/aaaa hh:mm:ss');
+  });
+
+  it('reads what it shows back to the same instant', () => {
+    const iso = new Date(2026, 11, 1, 15, 4, 5).toISOString().replace('.000Z', 'Z');
+    expect(parseLocalDateTime(formatLocalDateTime(iso, es), es)).toBe(iso);
+    expect(parseLocalDateTime('1/12/2026 15:04', es)).toBe(new Date(2026, 11, 1, 15, 4, 0).toISOString().replace('.000Z', 'Z'));
+    expect(parseLocalDateTime('01/12/2026 15:04:05.25', es)).toBe(new Date(2026, 11, 1, 15, 4, 5, 250).toISOString());
+    expect(parseLocalDateTime('  ', es)).toBeNull();
+  });
+
+  it('refuses what is not a date-time', () => {
+    expect(parseLocalDateTime('31/02/2026 10:00', es)).toBe('invalid');
+    expect(parseLocalDateTime('01/12/2026', es)).toBe('invalid');
+    expect(parseLocalDateTime('01/12/2026 24:00', es)).toBe('invalid');
+    expect(parseLocalDateTime('01/12/2026 3:00 PM', es)).toBe('invalid');
+    expect(parseLocalDateTime('mañana', es)).toBe('invalid');
   });
 });

@@ -54,3 +54,38 @@ export function parseDay(text: string, p: DatePattern): string | null | 'invalid
   if (d.getUTCFullYear() !== v.year || d.getUTCMonth() !== v.month - 1 || d.getUTCDate() !== v.day) return 'invalid';
   return `${String(v.year).padStart(4, '0')}-${String(v.month).padStart(2, '0')}-${String(v.day).padStart(2, '0')}`;
 }
+
+const pad2 = (n: number) => String(n).padStart(2, '0');
+
+/** What a date-time field shows when empty, e.g. dd/mm/aaaa hh:mm:ss. */
+export const dateTimePlaceholder = (p: DatePattern) => `${p.placeholder} hh:mm:ss`;
+
+/** An instant → the pattern's day and a 24-hour time, in the browser's zone ('' for none). */
+export function formatLocalDateTime(iso: string | null | undefined, p: DatePattern): string {
+  const d = iso ? new Date(iso) : null;
+  if (!d || Number.isNaN(d.getTime())) return '';
+  const day = `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`;
+  return `${formatDay(day, p)} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+/**
+ * Typed text (the pattern's day, then a 24-hour hh:mm or hh:mm:ss[.fff], in
+ * the browser's zone) → an RFC 3339 instant in UTC, `null` for empty, or
+ * `'invalid'`.
+ */
+export function parseLocalDateTime(text: string, p: DatePattern): string | null | 'invalid' {
+  const s = text.trim();
+  if (s === '') return null;
+  const m = /^(.*?)[\sT,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,3}))?)?$/.exec(s);
+  if (!m) return 'invalid';
+  const day = parseDay(m[1], p);
+  if (day === null || day === 'invalid') return 'invalid';
+  const [h, mi, sec] = [Number(m[2]), Number(m[3]), m[4] ? Number(m[4]) : 0];
+  if (h > 23 || mi > 59 || sec > 59) return 'invalid';
+  const ms = m[5] ? Number(m[5].padEnd(3, '0')) : 0;
+  const [y, mo, d] = day.split('-').map(Number);
+  const date = new Date(y, mo - 1, d, h, mi, sec, ms);
+  // A local time skipped by a daylight-saving change does not exist.
+  if (date.getHours() !== h || date.getDate() !== d) return 'invalid';
+  return date.toISOString().replace('.000Z', 'Z');
+}
