@@ -59,9 +59,19 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-fn fields(ticket: &Ticket) -> serde_json::Map<String, Value> {
-    match serde_json::to_value(ticket) {
-        Ok(Value::Object(map)) => map,
+/// The visible fields of `ticket` as `ticketera replay` prints them, but
+/// for `comments` (see [`Ticket::apply_and_diff`]): serializing a long
+/// ticket's thousands of comments twice per event was most of the time of a
+/// history page.
+fn fields_but_comments(ticket: &mut Ticket) -> serde_json::Map<String, Value> {
+    let comments = std::mem::take(&mut ticket.comments);
+    let value = serde_json::to_value(&*ticket);
+    ticket.comments = comments;
+    match value {
+        Ok(Value::Object(mut map)) => {
+            map.remove("comments");
+            map
+        }
         // A struct of plain data always serializes to an object.
         _ => serde_json::Map::new(),
     }
@@ -75,68 +85,56 @@ fn missing_from(a: &Value, b: &Value) -> Value {
     Value::Array(a.iter().filter(|x| !b.contains(x)).cloned().collect())
 }
 
-/// The entries that left and came of a list whose entries are unique
-/// (comments: each has its own id). The usual case, entries added at the
-/// end, is found in one pass; anything else falls back to comparing every
-/// entry with every other, which on a ticket with thousands of comments
-/// would cost millions of comparisons per event.
-fn left_and_came_unique(old: &Value, new: &Value) -> (Value, Value) {
-    let empty = Vec::new();
-    let o = old.as_array().unwrap_or(&empty);
-    let n = new.as_array().unwrap_or(&empty);
-    // new = old[k..] followed by the entries that came.
-    let k = n
-        .first()
-        .and_then(|first| o.iter().position(|x| x == first))
-        .unwrap_or(o.len());
-    let kept = o.len() - k;
-    if kept <= n.len() && o[k..] == n[..kept] {
-        let (left, came) = (&o[..k], &n[kept..]);
-        // Usually one of the two is empty; an entry that left and came back
-        // is neither (the pairwise answer).
-        if left.is_empty() || came.is_empty() || !came.iter().any(|x| left.contains(x)) {
-            return (Value::Array(left.to_vec()), Value::Array(came.to_vec()));
-        }
-    }
-    (missing_from(old, new), missing_from(new, old))
-}
-
-/// What differs between two states of a ticket, field by field in `FIELDS`
-/// order.
-pub fn diff(before: &Ticket, after: &Ticket) -> Vec<FieldChange> {
-    let (b, a) = (fields(before), fields(after));
-    FIELDS
-        .iter()
-        .filter_map(|field| {
-            let old = b.get(*field).cloned().unwrap_or(Value::Null);
-            let new = a.get(*field).cloned().unwrap_or(Value::Null);
-            if old == new {
-                return None;
-            }
-            let (old, new) = if *field == "comments" {
-                left_and_came_unique(&old, &new)
-            } else if APPEND_ONLY.contains(field) {
-                (missing_from(&old, &new), missing_from(&new, &old))
-            } else {
-                (old, new)
-            };
-            Some(FieldChange {
-                field,
-                before: old,
-                after: new,
-            })
-        })
-        .collect()
-}
-
 impl Ticket {
     /// The ticket after `event`, and what `event` changed in it.
     pub fn applied(&self, event: &TicketEvent) -> (Ticket, Vec<FieldChange>) {
-        use cqrs_es::Aggregate;
         let mut next = self.clone();
-        next.apply(event.clone());
-        let changes = diff(self, &next);
+        let changes = next.apply_and_diff(event);
         (next, changes)
+    }
+
+    /// Applies `event` in place and says what it changed, field by field in
+    /// `FIELDS` order. Comments only grow (`apply` has no event that edits
+    /// or removes one), so those that came are the ones past the old count
+    /// and none left: a long ticket's comments are neither cloned nor
+    /// serialized for it.
+    pub fn apply_and_diff(&mut self, event: &TicketEvent) -> Vec<FieldChange> {
+        use cqrs_es::Aggregate;
+        let before = fields_but_comments(self);
+        let comments_before = self.comments.len();
+        self.apply(event.clone());
+        let after = fields_but_comments(self);
+        let came = self.comments.get(comments_before..).unwrap_or_default();
+        FIELDS
+            .iter()
+            .filter_map(|field| {
+                if *field == "comments" {
+                    if came.is_empty() {
+                        return None;
+                    }
+                    return Some(FieldChange {
+                        field,
+                        before: Value::Array(vec![]),
+                        after: serde_json::to_value(came).unwrap_or(Value::Null),
+                    });
+                }
+                let old = before.get(*field).unwrap_or(&Value::Null);
+                let new = after.get(*field).unwrap_or(&Value::Null);
+                if old == new {
+                    return None;
+                }
+                let (old, new) = if APPEND_ONLY.contains(field) {
+                    (missing_from(old, new), missing_from(new, old))
+                } else {
+                    (old.clone(), new.clone())
+                };
+                Some(FieldChange {
+                    field,
+                    before: old,
+                    after: new,
+                })
+            })
+            .collect()
     }
 }
 
@@ -145,36 +143,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unique_lists_report_what_left_and_came_as_the_pairwise_comparison_does() {
-        let v = |xs: &[u32]| Value::Array(xs.iter().map(|x| Value::from(*x)).collect());
-        let cases: &[(&[u32], &[u32])] = &[
-            (&[], &[]),
-            (&[], &[1]),
-            (&[1, 2], &[1, 2, 3]),
-            (&[1, 2, 3], &[2, 3, 4]),
-            (&[1, 2, 3], &[3]),
-            (&[1, 2, 3], &[]),
-            (&[1, 2, 3], &[4, 5]),
-            (&[1, 2, 3], &[1, 3]),
-            (&[1, 2, 3], &[3, 2, 1]),
-            (&[1, 2, 3], &[3, 1]),
-            (&[1, 2, 3], &[2, 3, 1, 4]),
-        ];
-        for (old, new) in cases {
-            let (old, new) = (v(old), v(new));
-            assert_eq!(
-                left_and_came_unique(&old, &new),
-                (missing_from(&old, &new), missing_from(&new, &old)),
-                "{old} → {new}"
-            );
-        }
-    }
-
-    #[test]
     fn every_serialized_field_is_either_reported_or_named_as_moving() {
         let mut all: Vec<&str> = FIELDS.iter().chain(EVERY_EVENT_MOVES).copied().collect();
         all.sort_unstable();
-        let mut keys: Vec<String> = fields(&Ticket::default()).keys().cloned().collect();
+        let mut keys: Vec<String> = match serde_json::to_value(Ticket::default()) {
+            Ok(Value::Object(map)) => map.keys().cloned().collect(),
+            other => panic!("a ticket serializes to an object, not {other:?}"),
+        };
         keys.sort_unstable();
         assert_eq!(
             all, keys,

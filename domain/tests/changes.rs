@@ -50,8 +50,44 @@ fn then(history: &[TicketEvent], event: &TicketEvent, expected: &[(&str, Value, 
         .map(|c| (c.field, c.before, c.after))
         .collect();
     assert_eq!(got, expected, "changes of {event:?}");
+    assert_eq!(
+        got,
+        whole_comparison(&given, event),
+        "apply_and_diff agrees with comparing the whole serialized tickets"
+    );
     let line = event.describe();
     assert!(!line.is_empty() && !line.contains('\n'), "{line:?}");
+}
+
+/// The changes by the definition: both states serialized whole, every field
+/// compared, the append-only lists entry by entry.
+fn whole_comparison(given: &Ticket, event: &TicketEvent) -> Vec<(&'static str, Value, Value)> {
+    use cqrs_es::Aggregate;
+    let mut next = given.clone();
+    next.apply(event.clone());
+    let (b, a) = (
+        serde_json::to_value(given).unwrap(),
+        serde_json::to_value(&next).unwrap(),
+    );
+    let missing = |x: &Value, y: &Value| {
+        let y = y.as_array().cloned().unwrap_or_default();
+        Value::Array(
+            x.as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| !y.contains(e))
+                .collect(),
+        )
+    };
+    domain::changes::FIELDS
+        .iter()
+        .filter(|f| b[**f] != a[**f])
+        .map(|f| match *f {
+            "comments" | "alert_samples" => (*f, missing(&b[*f], &a[*f]), missing(&a[*f], &b[*f])),
+            _ => (*f, b[*f].clone(), a[*f].clone()),
+        })
+        .collect()
 }
 
 #[test]

@@ -534,7 +534,8 @@ const TOP_ASSETS: &str = "SELECT host(destination_ip) AS ip, max(asset ->> 'host
   WHERE created_at >= $1 AND destination_ip IS NOT NULL
   GROUP BY destination_ip
   ORDER BY tickets DESC, alerts DESC, ip LIMIT $2";
-const TOP_RULES_SINCE: &str = "SELECT rule_name, count(*) AS tickets, sum(alert_count)::int8 AS alerts
+const TOP_RULES_SINCE: &str =
+    "SELECT rule_name, count(*) AS tickets, sum(alert_count)::int8 AS alerts
    FROM rm_tickets.tickets
   WHERE created_at >= $1 AND rule_name IS NOT NULL
   GROUP BY rule_name

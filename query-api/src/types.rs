@@ -682,9 +682,7 @@ pub fn with_changes<'a>(
     for e in prefix {
         // Only the records' own changes are worked out; the rest is folded.
         if wanted.contains(&e.sequence) {
-            let (next, c) = ticket.applied(&e.event);
-            changes.insert(e.sequence, Arc::new(c));
-            ticket = next;
+            changes.insert(e.sequence, Arc::new(ticket.apply_and_diff(&e.event)));
         } else {
             ticket.apply(e.event.clone());
         }
@@ -768,9 +766,7 @@ impl TicketEventView {
         let mut ticket = domain::Ticket::default();
         let mut last = vec![];
         for e in &events {
-            let (next, c) = ticket.applied(&e.payload);
-            ticket = next;
-            last = c;
+            last = ticket.apply_and_diff(&e.payload);
         }
         Ok(last.iter().map(FieldChange::from).collect())
     }
