@@ -4,7 +4,7 @@
 // summary in the UI's language and the event's exact field changes. Up to
 // `upTo` (the version shown: now, or the past one being viewed).
 import { Link } from '@tanstack/react-router';
-import { useId, useState, type ReactNode } from 'react';
+import { memo, useId, useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useQuery } from 'urql';
 import type { TicketHistoryPageQuery } from '../gql/graphql';
@@ -157,7 +157,8 @@ function Meta({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-function EventItem({ event: e, number }: { event: Event; number: string }) {
+// A row is the same while its event is: paging back and forth re-renders only new rows.
+const EventItem = memo(function EventItem({ event: e, number }: { event: Event; number: string }) {
   const { t } = useTranslation();
   const kind = e.actorKind ? t(`history.actorKind.${e.actorKind}`, { defaultValue: e.actorKind }) : null;
   return (
@@ -216,4 +217,4 @@ function EventItem({ event: e, number }: { event: Event; number: string }) {
       )}
     </li>
   );
-}
+});

@@ -1,5 +1,5 @@
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
-import { memo, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
+import { memo, useDeferredValue, useEffect, useId, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useClient, useQuery, useSubscription } from 'urql';
 import type { CommandBodies } from '../api/rest';
@@ -160,6 +160,10 @@ function TicketView({ ticket, asOf, reload }: { ticket: Ticket; asOf: AsOf; relo
   // The past is read only: no command, comment box, tag or observable form.
   const commands = new Set(inPast ? [] : visibleCommands(user.roles, ticket.status));
   const shown: Ticket = past ?? ticket;
+  // The version's fields first: its timeline page (fifty events with their
+  // changes) follows in a render React may interrupt, so stepping through
+  // versions is not held up by the page of the step before.
+  const timelineUpTo = useDeferredValue(shown.version);
 
   async function exec<K extends TicketCommand>(command: K, body: CommandBodies[K]): Promise<boolean> {
     setError(null);
@@ -287,7 +291,7 @@ function TicketView({ ticket, asOf, reload }: { ticket: Ticket; asOf: AsOf; relo
               </Section>
               <Alerts ticket={shown} />
               <Comments ticket={shown} canComment={commands.has('comments')} exec={exec} />
-              <Timeline ticketId={ticket.id} number={ticket.number} upTo={shown.version} />
+              <Timeline ticketId={ticket.id} number={ticket.number} upTo={timelineUpTo} />
             </div>
             <div className="min-w-0 space-y-3">
               <Details ticket={shown} />
