@@ -39,6 +39,8 @@ use crate::viewer::Viewer;
 use crate::QueryApi;
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
+/// When every socket must re-check at once, they do within this long.
+const EVERYTHING_RECHECK_SPREAD: Duration = Duration::from_secs(2);
 
 /// WebSocket settings of the query API.
 #[derive(Debug, Clone)]
@@ -438,13 +440,24 @@ impl Connection {
     }
 
     /// A pushed ended token: a logout of this very token closes at once;
-    /// anything that may concern it is re-checked.
+    /// anything that may concern it is re-checked. "Everything" (the
+    /// listener is back) concerns every socket at once: their checks are
+    /// spread over [`EVERYTHING_RECHECK_SPREAD`] rather than all queried in
+    /// the same instant.
     async fn on_ended(&mut self, ended: Ended) -> Step {
-        let Some(acked) = &self.acked else {
+        let Some(acked) = &mut self.acked else {
             return Step::Continue;
         };
         match ended {
             Ended::Token(jti) if jti == acked.claims.jti => ended_session("revoked"),
+            Ended::Everything => {
+                // The jti is random: as good a spread as any.
+                let spread = EVERYTHING_RECHECK_SPREAD.as_millis().max(1);
+                let delay = (acked.claims.jti.as_u128() % spread) as u64;
+                let at = Instant::now() + Duration::from_millis(delay);
+                acked.next_check = acked.next_check.min(at);
+                Step::Continue
+            }
             e if e.concerns(&acked.claims) => self.recheck().await,
             _ => Step::Continue,
         }
