@@ -2,12 +2,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::response::IntoResponse;
 use axum::Router;
 use command_api::AppState;
 use platform::auth::tokens::{TokenKeys, TokenSettings};
+use platform::auth::Revocations;
 use platform::config::Settings;
 use platform::event_store::TicketStore;
 use platform::http::middleware::{client_addr, request_id, track_metrics, TrustedProxies};
@@ -53,7 +55,12 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
     .context("loading the token signing keys")?;
     let services = Arc::new(PgTicketServices::new(pool.clone()));
     let store = TicketStore::new(pool.clone(), services);
-    let identity = Identity::new(pool.clone());
+    // One revocation listener per process, shared by every API in it.
+    let revocations = Revocations::start(
+        pool.clone(),
+        Duration::from_secs(settings.token_liveness_cache_secs),
+    );
+    let identity = Identity::new(pool.clone()).with_revocations(revocations);
     let mut options = query_api::Options::from_settings(&settings);
     if let Some(url) = &settings.read_database_url {
         options.read_pool = Some(

@@ -56,6 +56,12 @@ pub struct Settings {
     pub access_token_ttl_secs: i64,
     /// `TICKETERA_REFRESH_TOKEN_TTL_SECS`, default 8 hours.
     pub refresh_token_ttl_secs: i64,
+    /// `TICKETERA_TOKEN_LIVENESS_CACHE_SECS`, default 60: how long a process
+    /// reuses a token's "live" answer instead of querying it again, while
+    /// its revocation listener is connected (ended tokens are pushed and
+    /// dropped at once; this bounds an unnoticed dead listener). 0: every
+    /// request queries.
+    pub token_liveness_cache_secs: u64,
     /// `TICKETERA_REFRESH_SESSION_MAX_SECS`, default 24 hours: a refresh
     /// family (one sign-in) ends this long after the sign-in, however often
     /// it was refreshed.
@@ -384,6 +390,7 @@ impl Settings {
             token_audience: var("TICKETERA_TOKEN_AUDIENCE").unwrap_or_else(|| "ticketera".into()),
             access_token_ttl_secs,
             refresh_token_ttl_secs: parsed("TICKETERA_REFRESH_TOKEN_TTL_SECS", 8 * 3600i64)?,
+            token_liveness_cache_secs: parsed("TICKETERA_TOKEN_LIVENESS_CACHE_SECS", 60u64)?,
             refresh_session_max_secs: parsed("TICKETERA_REFRESH_SESSION_MAX_SECS", 24 * 3600i64)?,
             body_limit_bytes: parsed("TICKETERA_BODY_LIMIT_BYTES", 1024 * 1024usize)?,
             db_max_connections: parsed("TICKETERA_DB_MAX_CONNECTIONS", 16u32)?,
@@ -429,6 +436,7 @@ impl Settings {
             token_audience: "ticketera".into(),
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 8 * 3600,
+            token_liveness_cache_secs: 60,
             refresh_session_max_secs: 24 * 3600,
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,

@@ -9,7 +9,9 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use crate::auth::liveness_cache::Lookup;
 use crate::auth::passwords::{generate_secret, hash_secret, verify_secret, HashGate};
+use crate::auth::revocations::{Ended, Revocations};
 use crate::auth::tokens::Claims;
 
 pub const USERNAME_MAX: usize = 64;
@@ -251,6 +253,10 @@ pub struct Identity {
     pool: PgPool,
     /// Bounds the argon2 work of this service (and its clones).
     gate: HashGate,
+    /// The process's revocation listener: a token-liveness cache it
+    /// invalidates, and the pushes WebSockets re-check on. Without it every
+    /// liveness check queries.
+    revocations: Option<Revocations>,
 }
 
 impl Identity {
@@ -258,6 +264,26 @@ impl Identity {
         Identity {
             pool,
             gate: HashGate::default(),
+            revocations: None,
+        }
+    }
+
+    /// Checks liveness through `revocations`' cache, and tells it at once
+    /// of the tokens this process ends.
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    pub fn revocations(&self) -> Option<&Revocations> {
+        self.revocations.as_ref()
+    }
+
+    /// After the commit of a change that ended tokens: other processes learn
+    /// of it by its NOTIFY, this one at once.
+    fn ended_here(&self, ended: Ended) {
+        if let Some(r) = &self.revocations {
+            r.ended_here(ended);
         }
     }
 
@@ -388,6 +414,10 @@ impl Identity {
         self.audit(&mut tx, &user.username, action, detail, actor, request_id)
             .await?;
         tx.commit().await?;
+        self.ended_here(Ended::Principal {
+            kind: ActorKind::User,
+            name: user.username.clone(),
+        });
         Ok(user)
     }
 
@@ -579,6 +609,10 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
+        self.ended_here(Ended::Principal {
+            kind: ActorKind::Client,
+            name: client.client_id.clone(),
+        });
         Ok(client)
     }
 
@@ -612,6 +646,10 @@ impl Identity {
         )
         .await?;
         tx.commit().await?;
+        self.ended_here(Ended::Principal {
+            kind: ActorKind::Client,
+            name: client.client_id.clone(),
+        });
         Ok((client, secret))
     }
 
@@ -780,13 +818,35 @@ impl Identity {
             .await?;
         }
         tx.commit().await?;
+        self.ended_here(Ended::Token(claims.jti));
         Ok(())
     }
 
     /// Whether a verified token is still live: not revoked, its principal
     /// enabled, and issued after the principal's last security change.
-    /// Checked on every request, in every process.
+    /// Checked on every request, in every process: answered from the
+    /// liveness cache when it knows the token (see [`Revocations`]).
     pub async fn token_is_live(&self, claims: &Claims) -> Result<bool, IdentityError> {
+        let cache = self.revocations.as_ref().map(Revocations::cache);
+        let ticket = match cache.map(|c| c.lookup(claims)) {
+            Some(Lookup::Live) => {
+                metrics::counter!("ticketera_token_liveness_checks_total", "answer" => "cache")
+                    .increment(1);
+                return Ok(true);
+            }
+            Some(Lookup::Miss(ticket)) => Some(ticket),
+            Some(Lookup::Bypass) | None => None,
+        };
+        metrics::counter!("ticketera_token_liveness_checks_total", "answer" => "database")
+            .increment(1);
+        let live = self.query_token_is_live(claims).await?;
+        if let (true, Some(cache), Some(ticket)) = (live, cache, ticket) {
+            cache.remember(claims, ticket);
+        }
+        Ok(live)
+    }
+
+    async fn query_token_is_live(&self, claims: &Claims) -> Result<bool, IdentityError> {
         let sql = match claims.kind {
             ActorKind::User => {
                 "SELECT u.enabled AND to_timestamp($2) >= u.tokens_valid_after AND u.role = ANY($4)

@@ -8,6 +8,13 @@
 //! One task per connection; its subscriptions are streams polled by that
 //! task, so an idle subscription costs a broadcast receiver and its
 //! operation, not a task.
+//!
+//! The token stays checked while the socket is open: ended tokens are
+//! pushed (`platform::auth::revocations`), and the connection re-checks its
+//! own when one may concern it, closing 4403 when it ended; a periodic check
+//! backs the push up. When the check cannot be made (database down) it is
+//! retried soon, and after a few failures in a row the socket closes 1011
+//! instead of serving a token nobody can vouch for.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,9 +27,10 @@ use axum::response::{IntoResponse, Response};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use platform::auth::authenticate::{self, AuthError};
-use platform::auth::Claims;
+use platform::auth::{Claims, Ended};
 use platform::http::ApiError;
 use serde_json::{json, Map, Value};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
 
@@ -31,6 +39,8 @@ use crate::viewer::Viewer;
 use crate::QueryApi;
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
+/// When every socket must re-check at once, they do within this long.
+const EVERYTHING_RECHECK_SPREAD: Duration = Duration::from_secs(2);
 
 /// WebSocket settings of the query API.
 #[derive(Debug, Clone)]
@@ -45,8 +55,13 @@ pub struct WsConfig {
     pub read_buffer: usize,
     pub write_buffer: usize,
     pub max_message: usize,
-    /// How often a connection re-checks that its token is still live.
+    /// How often a connection re-checks that its token is still live
+    /// (ended tokens are also pushed: this backs the push up).
     pub liveness_interval: Duration,
+    /// After a check that could not be made, the next comes this soon.
+    pub liveness_retry: Duration,
+    /// Checks that could not be made in a row before the socket closes (1011).
+    pub liveness_failures: u32,
 }
 
 impl Default for WsConfig {
@@ -58,6 +73,8 @@ impl Default for WsConfig {
             write_buffer: 4 * 1024,
             max_message: 64 * 1024,
             liveness_interval: Duration::from_secs(120),
+            liveness_retry: Duration::from_secs(5),
+            liveness_failures: 3,
         }
     }
 }
@@ -158,12 +175,17 @@ struct Connection {
     init_received: bool,
     acked: Option<Acked>,
     subs: StreamMap<String, SubStream>,
+    /// Ended tokens pushed to this process (none without a listener).
+    ended: Option<broadcast::Receiver<Ended>>,
 }
 
 struct Acked {
     claims: Claims,
     data: Arc<Data>,
     expires: Instant,
+    next_check: Instant,
+    /// Liveness checks in a row that could not be made.
+    failed_checks: u32,
 }
 
 enum Step {
@@ -180,6 +202,7 @@ impl Connection {
             init_received: false,
             acked: None,
             subs: StreamMap::new(),
+            ended: None,
         }
     }
 
@@ -191,11 +214,9 @@ impl Connection {
         }
         let init_deadline = self.opened + self.api.inner.ws.init_timeout;
         let shutdown = self.api.inner.shutdown.clone();
-        let mut liveness = tokio::time::interval(self.api.inner.ws.liveness_interval);
-        liveness.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        liveness.reset();
         loop {
             let expires = self.acked.as_ref().map(|a| a.expires);
+            let next_check = self.acked.as_ref().map(|a| a.next_check);
             let step = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => Step::End(Some(Close::new(1001, "server shutting down"))),
@@ -212,7 +233,12 @@ impl Connection {
                 _ = tokio::time::sleep_until(expires.unwrap_or(init_deadline)), if expires.is_some() => {
                     Step::End(Some(Close::new(4403, "Forbidden: the access token expired")))
                 }
-                _ = liveness.tick(), if self.acked.is_some() => Box::pin(self.recheck()).await,
+                _ = tokio::time::sleep_until(next_check.unwrap_or(init_deadline)), if next_check.is_some() => {
+                    Box::pin(self.recheck()).await
+                }
+                ended = next_ended(&mut self.ended), if self.acked.is_some() => {
+                    Box::pin(self.on_ended(ended)).await
+                }
             };
             if let Step::End(close) = step {
                 if let Some(close) = close {
@@ -360,6 +386,8 @@ impl Connection {
             .and_then(authenticate::bearer_token)
             .ok_or_else(|| Close::new(4403, "Forbidden"))?;
         let inner = &self.api.inner;
+        // Before the check: a token ended while it runs is then heard of.
+        self.ended = inner.identity.revocations().map(|r| r.subscribe());
         let claims = match authenticate::authenticate(&inner.keys, &inner.identity, token).await {
             Ok(c) => c,
             Err(AuthError::Refused(_)) => return Err(Close::new(4403, "Forbidden")),
@@ -374,22 +402,64 @@ impl Connection {
         data.insert(viewer);
         self.acked = Some(Acked {
             expires: Instant::now() + Duration::from_secs(left as u64),
+            next_check: Instant::now() + inner.ws.liveness_interval,
+            failed_checks: 0,
             claims,
             data: Arc::new(data),
         });
         Ok(self.send(json!({"type": "connection_ack"})).await)
     }
 
-    /// The token may have been revoked (logout, disabled user) since init.
+    /// The token may have ended (logout, disable, role change, password
+    /// reset) since init.
     async fn recheck(&mut self) -> Step {
-        let Some(acked) = &self.acked else {
+        let cfg = &self.api.inner.ws;
+        let Some(acked) = &mut self.acked else {
             return Step::Continue;
         };
         match authenticate::check_live(&self.api.inner.identity, &acked.claims).await {
-            Ok(()) => Step::Continue,
-            Err(AuthError::Refused(_)) => Step::End(Some(Close::new(4403, "Forbidden"))),
-            // Keep serving through a database hiccup; check again next time.
-            Err(AuthError::Unavailable(_)) => Step::Continue,
+            Ok(()) => {
+                acked.failed_checks = 0;
+                acked.next_check = Instant::now() + cfg.liveness_interval;
+                Step::Continue
+            }
+            Err(AuthError::Refused(_)) => ended_session("revoked"),
+            Err(AuthError::Unavailable(detail)) => {
+                acked.failed_checks += 1;
+                if acked.failed_checks >= cfg.liveness_failures {
+                    tracing::warn!(%detail, checks = acked.failed_checks, "token liveness unverifiable; closing the GraphQL WebSocket");
+                    metrics::counter!("ticketera_graphql_ws_sessions_ended_total", "reason" => "unverifiable")
+                        .increment(1);
+                    return Step::End(Some(Close::new(1011, "authentication unavailable; retry")));
+                }
+                tracing::debug!(%detail, "token liveness check failed; retrying soon");
+                acked.next_check = Instant::now() + cfg.liveness_retry;
+                Step::Continue
+            }
+        }
+    }
+
+    /// A pushed ended token: a logout of this very token closes at once;
+    /// anything that may concern it is re-checked. "Everything" (the
+    /// listener is back) concerns every socket at once: their checks are
+    /// spread over [`EVERYTHING_RECHECK_SPREAD`] rather than all queried in
+    /// the same instant.
+    async fn on_ended(&mut self, ended: Ended) -> Step {
+        let Some(acked) = &mut self.acked else {
+            return Step::Continue;
+        };
+        match ended {
+            Ended::Token(jti) if jti == acked.claims.jti => ended_session("revoked"),
+            Ended::Everything => {
+                // The jti is random: as good a spread as any.
+                let spread = EVERYTHING_RECHECK_SPREAD.as_millis().max(1);
+                let delay = (acked.claims.jti.as_u128() % spread) as u64;
+                let at = Instant::now() + Duration::from_millis(delay);
+                acked.next_check = acked.next_check.min(at);
+                Step::Continue
+            }
+            e if e.concerns(&acked.claims) => self.recheck().await,
+            _ => Step::Continue,
         }
     }
 
@@ -412,6 +482,24 @@ impl Connection {
                     .await
             }
         }
+    }
+}
+
+fn ended_session(reason: &'static str) -> Step {
+    metrics::counter!("ticketera_graphql_ws_sessions_ended_total", "reason" => reason).increment(1);
+    Step::End(Some(Close::new(4403, "Forbidden")))
+}
+
+/// The next pushed ended token; a receiver that fell behind may have missed
+/// one of this connection's, so it re-checks.
+async fn next_ended(rx: &mut Option<broadcast::Receiver<Ended>>) -> Ended {
+    let Some(rx) = rx else {
+        return futures::future::pending().await;
+    };
+    match rx.recv().await {
+        Ok(e) => e,
+        Err(broadcast::error::RecvError::Lagged(_)) => Ended::Everything,
+        Err(broadcast::error::RecvError::Closed) => futures::future::pending().await,
     }
 }
 

@@ -401,6 +401,45 @@ async fn logout_ends_the_access_token_and_the_refresh_session() {
     problem(open_as(&app, &other).await, StatusCode::UNAUTHORIZED).await;
 }
 
+#[tokio::test]
+async fn an_ended_token_is_refused_at_once_by_both_apis_though_its_liveness_was_cached() {
+    let app = spawn_app_with(|s| s.token_liveness_cache_secs = 3600).await;
+    let graphql = |token: &str| {
+        app.request(Method::POST, "/graphql", token)
+            .json(&json!({"query": "{ me { name } }"}))
+            .send()
+    };
+    let (user, token) = app.user("analyst").await;
+    let (_, role_token) = app.user("analyst").await;
+    for t in [&token, &role_token] {
+        // Twice each: the second answer comes from the cache.
+        for _ in 0..2 {
+            assert_eq!(me(&app, t).await.status(), StatusCode::OK);
+            assert_eq!(graphql(t).await.unwrap().status(), StatusCode::OK);
+        }
+    }
+
+    let res = app
+        .request(Method::POST, "/api/v1/auth/logout", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    problem(me(&app, &token).await, StatusCode::UNAUTHORIZED).await;
+    problem(graphql(&token).await.unwrap(), StatusCode::UNAUTHORIZED).await;
+
+    let role_user = payload_of(&role_token)["sub"].as_str().unwrap().to_string();
+    assert_ne!(role_user, user);
+    let res = patch_user(&app, &role_user, json!({"role": "auditor"})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    problem(
+        graphql(&role_token).await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    problem(me(&app, &role_token).await, StatusCode::UNAUTHORIZED).await;
+}
+
 // ---------------------------------------------------------------------------
 // Account changes end live tokens
 // ---------------------------------------------------------------------------

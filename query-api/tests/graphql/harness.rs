@@ -8,6 +8,7 @@ use domain::command::OpenTicket;
 use domain::{Actor, ActorKind, Command, Role, Severity, Source, TicketCommand};
 use futures::{SinkExt, StreamExt};
 use platform::auth::tokens::{TokenKeys, TokenSettings};
+use platform::auth::Revocations;
 use platform::config::Settings;
 use platform::event_store::{CommandContext, CommandOutcome, StoredResponse, TicketStore};
 use platform::http::shutdown::Shutdown;
@@ -78,7 +79,12 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings, &mut Options)) -> 
     .await
     .expect("keys");
     let store = TicketStore::new(pool.clone(), Arc::new(PgTicketServices::new(pool.clone())));
-    let identity = Identity::new(pool.clone());
+    // As deployed: the process's revocation listener behind its identity.
+    let revocations = Revocations::start(
+        pool.clone(),
+        Duration::from_secs(settings.token_liveness_cache_secs),
+    );
+    let identity = Identity::new(pool.clone()).with_revocations(revocations);
     let api = QueryApi::with_options(
         store.clone(),
         identity.clone(),

@@ -10,6 +10,7 @@ mod history;
 mod limits_auth;
 mod pivots;
 mod queries;
+mod revocation;
 mod roles;
 mod subscriptions;
 mod ticket_indexes;
