@@ -279,7 +279,7 @@ async fn a_storm_of_one_rule_opens_n_tickets_and_one_storm_ticket_for_the_rest()
     let (db_url, pool) = fresh_database().await;
     let token = token(&pool, Role::Analyst).await;
     let app = spawn(
-        "ingest",
+        "serve",
         &db_url,
         &[
             ("TICKETERA_STORM_TICKETS_PER_RULE", "3".to_string()),
@@ -326,7 +326,7 @@ async fn past_its_most_fingerprints_the_correlator_puts_new_ones_into_the_storm_
     let (db_url, pool) = fresh_database().await;
     let token = token(&pool, Role::Analyst).await;
     let app = spawn(
-        "ingest",
+        "serve",
         &db_url,
         &[
             ("TICKETERA_CORRELATION_MAX_FINGERPRINTS", "3".to_string()),
