@@ -14,10 +14,11 @@
 //!   re-send is a `RecordSiemUpdate` on it, in any status.
 //!
 //! - Bounded work: at most `max_fingerprints` fingerprints are followed at
-//!   once (each has at most one task running and one timer); alerts of a
-//!   further new fingerprint, and new alerts of a rule that has opened its
-//!   tickets for the storm interval, go into the rule's storm ticket
-//!   (`storm`), counted, never dropped.
+//!   once (each has at most one task running and one timer), and as many
+//!   SIEM incidents recorded at once; alerts of a further new fingerprint or
+//!   incident, and new alerts of a rule that has opened its tickets for the
+//!   storm interval, go into the rule's storm ticket (`storm`), counted,
+//!   never dropped.
 //!
 //! Exactly one ticket per fingerprint is Postgres's doing, not a lock here:
 //! this map only gathers alerts of this process.
@@ -175,6 +176,8 @@ struct Inner {
     batch_max: u64,
     max_fingerprints: usize,
     budget: Mutex<Budget>,
+    /// SIEM incidents being recorded (a task each), at most `max_fingerprints`.
+    incidents: Arc<tokio::sync::Semaphore>,
 }
 
 /// How the correlator gathers alerts and how much it takes on.
@@ -329,6 +332,7 @@ impl Correlator {
                 batch_max: limits.batch_max.max(1),
                 max_fingerprints: limits.max_fingerprints.max(1),
                 budget: Mutex::new(Budget::new(limits.storm)),
+                incidents: Arc::new(tokio::sync::Semaphore::new(limits.max_fingerprints.max(1))),
             }),
         }
     }
@@ -379,8 +383,15 @@ impl Correlator {
     /// became of it.
     pub fn submit(&self, alert: Alert, channel: Channel, reply: Option<Reply>) {
         if alert.keyed_by_incident {
+            let Ok(permit) = self.inner.incidents.clone().try_acquire_owned() else {
+                // As many incidents in flight as fingerprints may be
+                // followed: no further task; the storm ticket counts it.
+                self.send_to_storm(Buffer::new(alert, channel, reply));
+                return;
+            };
             let this = self.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 let result = this.incident(&alert, channel).await;
                 if let Err(e) = &result {
                     tracing::error!(error = %e, incident = ?alert.incident_id, "SIEM incident not recorded");
