@@ -7,8 +7,9 @@
 //! UDP and TCP (octet counting or LF framing, optional TLS) into a bounded
 //! queue that `pipeline` workers drain, so receiving never waits on the
 //! database; `senders` decides who may send syslog and how much; `storm`
-//! caps the tickets one rule opens per interval; `http` serves the SIEM webhook, the CMDB and the dead letters;
-//! `inspect` shows what ingest makes of a message (`ticketera parse`).
+//! caps the tickets one rule opens per interval; `http` serves the SIEM
+//! webhook, the CMDB and the dead letters; `inspect` shows what ingest makes
+//! of a message (`ticketera parse`).
 
 pub mod assets;
 pub mod correlate;
