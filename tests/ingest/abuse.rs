@@ -226,27 +226,29 @@ async fn the_queue_is_bounded_in_bytes() {
     );
 }
 
-/// Every ticket with its tags and alert count.
-async fn tickets_with_tags(app: &Proc, token: &str) -> Vec<Value> {
+/// Every ticket with its tags and alert count; None when the answer has
+/// no tickets (asked again by the caller).
+async fn tickets_with_tags(app: &Proc, token: &str) -> Option<Vec<Value>> {
     let body = graphql(
         app,
         token,
         "{ tickets(first: 100) { edges { node { title tags alertCount ruleName } } } }",
     )
     .await;
-    body["data"]["tickets"]["edges"]
-        .as_array()
-        .unwrap_or_else(|| panic!("tickets: {body}"))
-        .iter()
-        .map(|e| e["node"].clone())
-        .collect()
+    Some(
+        body["data"]["tickets"]["edges"]
+            .as_array()?
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect(),
+    )
 }
 
 /// Waits for `plain` tickets and one storm ticket holding `in_storm`
 /// alerts; returns the storm ticket.
 async fn storm_outcome(app: &Proc, token: &str, plain: usize, in_storm: i64) -> Value {
     eventually(30, "the tickets and the storm ticket", || async {
-        let all = tickets_with_tags(app, token).await;
+        let all = tickets_with_tags(app, token).await?;
         let (storm, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|t| {
             t["tags"]
                 .as_array()
