@@ -65,15 +65,9 @@ bench_cleanup() {
   fi
 }
 
-# The browser benchmarks (bench/spa*.sh): Node, Debian's Chromium, psql, the
-# node tests' npm packages, web/dist, and `bin`: TICKETERA_BIN, else
-# target/release/ticketera when it exists (never built here), else the
-# debug one (cargo build -p ticketera). Then the PostgreSQL of bench_server,
-# stopped on exit. Needs scripts/lib.sh sourced too.
-spa_bench_prepare() {
-  ensure_node
-  ensure_chromium
-  command -v psql >/dev/null 2>&1 || ensure_postgres_packages
+# Sets `bin`: TICKETERA_BIN, else target/release/ticketera when it exists
+# (never built here), else the debug one (cargo build -p ticketera).
+bench_binary() {
   local target_dir="${CARGO_TARGET_DIR:-target}"
   if [ -n "${TICKETERA_BIN:-}" ]; then
     bin="$TICKETERA_BIN"
@@ -86,6 +80,16 @@ spa_bench_prepare() {
     bin="$target_dir/debug/ticketera"
   fi
   say "binary: $bin"
+}
+
+# The browser benchmarks (bench/spa*.sh): Node, Debian's Chromium, psql, the
+# node tests' npm packages, web/dist, and `bin` (bench_binary). Then the
+# PostgreSQL of bench_server, stopped on exit. Needs scripts/lib.sh sourced too.
+spa_bench_prepare() {
+  ensure_node
+  ensure_chromium
+  command -v psql >/dev/null 2>&1 || ensure_postgres_packages
+  bench_binary
   [ -f web/dist/index.html ] || build_web
   npm_deps tests/node
   bench_server

@@ -13,6 +13,13 @@
 //! - SIEM incidents (keyed by incident id) are always the same ticket: a
 //!   re-send is a `RecordSiemUpdate` on it, in any status.
 //!
+//! - Bounded work: at most `max_fingerprints` fingerprints are followed at
+//!   once (each has at most one task running and one timer), and as many
+//!   SIEM incidents recorded at once; alerts of a further new fingerprint or
+//!   incident, and new alerts of a rule that has opened its tickets for the
+//!   storm interval, go into the rule's storm ticket (`storm`), counted,
+//!   never dropped.
+//!
 //! Exactly one ticket per fingerprint is Postgres's doing, not a lock here:
 //! this map only gathers alerts of this process.
 
@@ -32,6 +39,7 @@ use uuid::Uuid;
 
 use crate::metrics::{metrics, DropReason};
 use crate::rules::Alert;
+use crate::storm::{is_storm_key, storm_alert, Budget, StormLimits, STORM_TAG};
 
 /// What an alert did (the webhook's `outcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +174,23 @@ struct Inner {
     pending: Mutex<HashMap<String, Entry>>,
     window: Duration,
     batch_max: u64,
+    max_fingerprints: usize,
+    budget: Mutex<Budget>,
+    /// SIEM incidents being recorded (a task each), at most `max_fingerprints`.
+    incidents: Arc<tokio::sync::Semaphore>,
+}
+
+/// How the correlator gathers alerts and how much it takes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Alerts of one ticket are gathered this long into one event...
+    pub window: Duration,
+    /// ...or until this many.
+    pub batch_max: u64,
+    /// Fingerprints followed at once (storm entries come on top: one per
+    /// rule and interval).
+    pub max_fingerprints: usize,
+    pub storm: StormLimits,
 }
 
 #[derive(Clone)]
@@ -226,7 +251,7 @@ pub fn title_of(alert: &Alert) -> String {
     truncate(title.trim(), domain::TITLE_MAX)
 }
 
-fn open_command(alert: &Alert, channel: Channel) -> OpenTicket {
+fn open_command(alert: &Alert, channel: Channel, storm: bool) -> OpenTicket {
     let mut description = format!(
         "{} {} alert (rule '{}').",
         alert.vendor, alert.product, alert.matched_rule
@@ -252,7 +277,11 @@ fn open_command(alert: &Alert, channel: Channel) -> OpenTicket {
         },
         source_ip: alert.source_ip,
         destination_ip: alert.destination_ip,
-        tags: vec![],
+        tags: if storm {
+            vec![STORM_TAG.to_string()]
+        } else {
+            vec![]
+        },
         origin: Some(AlertOrigin {
             vendor: Some(alert.vendor.clone()),
             product: Some(alert.product.clone()),
@@ -294,15 +323,56 @@ fn ticket_gone(e: &StoreError) -> bool {
 }
 
 impl Correlator {
-    pub fn new(store: TicketStore, window: Duration, batch_max: u64) -> Self {
+    pub fn new(store: TicketStore, limits: Limits) -> Self {
         Correlator {
             inner: Arc::new(Inner {
                 store,
                 pending: Mutex::new(HashMap::new()),
-                window,
-                batch_max: batch_max.max(1),
+                window: limits.window,
+                batch_max: limits.batch_max.max(1),
+                max_fingerprints: limits.max_fingerprints.max(1),
+                budget: Mutex::new(Budget::new(limits.storm)),
+                incidents: Arc::new(tokio::sync::Semaphore::new(limits.max_fingerprints.max(1))),
             }),
         }
+    }
+
+    /// Whether `alert`'s rule may open one more ticket this interval (and
+    /// takes it); storm tickets always may.
+    fn may_open(&self, fp: &str, alert: &Alert) -> bool {
+        if is_storm_key(fp) {
+            return true;
+        }
+        let mut budget = self.inner.budget.lock().unwrap_or_else(|p| p.into_inner());
+        budget.take(&alert.matched_rule, Utc::now())
+    }
+
+    /// Puts `b` into the storm ticket of its rule and interval: counted, and
+    /// gathered like any alerts of one fingerprint.
+    fn to_storm(&self, pending: &mut HashMap<String, Entry>, mut b: Buffer) {
+        let limits = self
+            .inner
+            .budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .limits();
+        let storm = storm_alert(&b.first, Utc::now(), limits);
+        let key = storm.fingerprint.clone();
+        metrics().storm_alerts.increment(b.count);
+        tracing::debug!(storm = %key, count = b.count, "alerts put into the storm ticket");
+        b.first = storm;
+        let entry = pending.entry(key.clone()).or_default();
+        match &mut entry.buffer {
+            Some(existing) => existing.merge(b),
+            None => entry.buffer = Some(b),
+        }
+        self.schedule(&key, entry);
+    }
+
+    /// `to_storm`, taking the lock.
+    fn send_to_storm(&self, b: Buffer) {
+        let mut pending = self.inner.pending.lock().unwrap_or_else(|p| p.into_inner());
+        self.to_storm(&mut pending, b);
     }
 
     pub fn store(&self) -> &TicketStore {
@@ -313,8 +383,15 @@ impl Correlator {
     /// became of it.
     pub fn submit(&self, alert: Alert, channel: Channel, reply: Option<Reply>) {
         if alert.keyed_by_incident {
+            let Ok(permit) = self.inner.incidents.clone().try_acquire_owned() else {
+                // As many incidents in flight as fingerprints may be
+                // followed: no further task; the storm ticket counts it.
+                self.send_to_storm(Buffer::new(alert, channel, reply));
+                return;
+            };
             let this = self.clone();
             tokio::spawn(async move {
+                let _permit = permit;
                 let result = this.incident(&alert, channel).await;
                 if let Err(e) = &result {
                     tracing::error!(error = %e, incident = ?alert.incident_id, "SIEM incident not recorded");
@@ -330,6 +407,7 @@ impl Correlator {
         let Ok(mut pending) = self.inner.pending.lock() else {
             return;
         };
+        let full = pending.len() >= self.inner.max_fingerprints;
         match pending.get_mut(&fp) {
             Some(entry) => {
                 match &mut entry.buffer {
@@ -338,7 +416,15 @@ impl Correlator {
                 }
                 self.schedule(&fp, entry);
             }
+            None if full => {
+                // Following as many fingerprints as it may: no task, no
+                // entry for this one; its rule's storm ticket counts it.
+                self.to_storm(&mut pending, Buffer::new(alert, channel, reply));
+            }
             None => {
+                metrics()
+                    .correlation_fingerprints
+                    .set((pending.len() + 1) as f64);
                 pending.insert(
                     fp.clone(),
                     Entry {
@@ -418,6 +504,7 @@ impl Correlator {
                     // Idle for a whole window: forget it (the owner is looked
                     // up again next time, so a resolve elsewhere is seen).
                     pending.remove(fp);
+                    metrics().correlation_fingerprints.set(pending.len() as f64);
                     return;
                 }
             }
@@ -454,6 +541,8 @@ impl Correlator {
         let mut reply = reply;
         let mut owner = None;
         let mut leftover = None;
+        let mut stormed = false;
+        let mut budgeted = false;
         for attempt in 0..ATTEMPTS {
             let found = match self.inner.store.fingerprint_owner(&fp).await {
                 Ok(o) => o,
@@ -467,6 +556,14 @@ impl Correlator {
                 owner = Some(o);
                 leftover = Some(Buffer::new(alert.clone(), channel, reply.take()));
                 break;
+            }
+            if !budgeted {
+                if !self.may_open(&fp, &alert) {
+                    self.send_to_storm(Buffer::new(alert.clone(), channel, reply.take()));
+                    stormed = true;
+                    break;
+                }
+                budgeted = true;
             }
             match self.open(&alert, channel).await {
                 Ok(outcome) => {
@@ -488,7 +585,7 @@ impl Correlator {
                 Err(_) => break,
             }
         }
-        if owner.is_none() && leftover.is_none() {
+        if owner.is_none() && leftover.is_none() && !stormed {
             tracing::error!(fingerprint = %fp, "alert lost: no ticket could be opened");
             metrics().dropped(DropReason::StoreError, 1);
             if let Some(r) = reply.take() {
@@ -511,7 +608,7 @@ impl Correlator {
     }
 
     async fn open(&self, alert: &Alert, channel: Channel) -> Result<CommandOutcome, StoreError> {
-        let open = open_command(alert, channel);
+        let open = open_command(alert, channel, is_storm_key(&alert.fingerprint));
         let id = open.ticket_id;
         let cmd = TicketCommand {
             actor: ingest_actor(),
@@ -558,7 +655,16 @@ impl Correlator {
     async fn flush(&self, fp: &str, owner: Option<Uuid>, mut b: Buffer) {
         let mut owner = owner;
         let mut result: Option<Outcome> = None;
+        let mut budgeted = false;
         for attempt in 0..ATTEMPTS {
+            if owner.is_none() && !budgeted {
+                if !self.may_open(fp, &b.first) {
+                    self.send_to_storm(b);
+                    self.done(fp, None);
+                    return;
+                }
+                budgeted = true;
+            }
             let target = match owner {
                 Some(t) => t,
                 None => match self.open(&b.first, b.channel).await {

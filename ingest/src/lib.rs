@@ -6,8 +6,10 @@
 //! (open, batched correlation, SIEM updates); `listener` receives syslog over
 //! UDP and TCP (octet counting or LF framing, optional TLS) into a bounded
 //! queue that `pipeline` workers drain, so receiving never waits on the
-//! database; `http` serves the SIEM webhook, the CMDB and the dead letters;
-//! `inspect` shows what ingest makes of a message (`ticketera parse`).
+//! database; `senders` decides who may send syslog and how much; `storm`
+//! caps the tickets one rule opens per interval; `http` serves the SIEM
+//! webhook, the CMDB and the dead letters; `inspect` shows what ingest makes
+//! of a message (`ticketera parse`).
 
 pub mod assets;
 pub mod correlate;
@@ -19,7 +21,9 @@ pub mod metrics;
 pub mod parse;
 pub mod pipeline;
 pub mod rules;
+pub mod senders;
 pub mod service;
+pub mod storm;
 pub mod webhook;
 
 pub use service::{Ingest, IngestError, Listeners};

@@ -19,6 +19,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::metrics::{metrics, DropReason};
 use crate::pipeline::{Message, Queue};
+use crate::senders::Senders;
 use crate::Transport;
 
 /// Largest UDP payload over IPv4.
@@ -89,13 +90,29 @@ fn force_rcvbuf(socket: &Socket, rcvbuf: usize) {
 #[cfg(not(target_os = "linux"))]
 fn force_rcvbuf(_: &Socket, _: usize) {}
 
+/// Counts `batch` as received, drops (and counts) what its senders may not
+/// send, and queues the rest.
+fn admit_and_push(batch: Vec<Message>, transport: Transport, senders: &Senders, queue: &Queue) {
+    let m = metrics();
+    m.received(transport, batch.len() as u64);
+    let mut batch = batch;
+    let refused = senders.filter(&mut batch, |msg| msg.peer.map(|p| p.ip()));
+    if refused.not_allowed > 0 {
+        m.dropped(DropReason::SenderNotAllowed, refused.not_allowed);
+    }
+    if refused.rate_limited > 0 {
+        m.dropped(DropReason::PeerRateLimited, refused.rate_limited);
+    }
+    queue.push(batch);
+}
+
 /// Receives datagrams until `shutdown`.
 pub async fn run_udp(
     socket: UdpSocket,
     queue: Queue,
+    senders: Senders,
     shutdown: platform::http::shutdown::Shutdown,
 ) {
-    let m = metrics();
     let mut rx = udp_batch::Receiver::new();
     loop {
         tokio::select! {
@@ -114,8 +131,8 @@ pub async fn run_udp(
                 Ok(0) => break,
                 Ok(_) => {
                     if batch.len() >= UDP_BATCH {
-                        m.received(Transport::Udp, batch.len() as u64);
-                        queue.push(std::mem::replace(&mut batch, Vec::with_capacity(UDP_BATCH)));
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(UDP_BATCH));
+                        admit_and_push(full, Transport::Udp, &senders, &queue);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -128,8 +145,7 @@ pub async fn run_udp(
             }
         }
         if !batch.is_empty() {
-            m.received(Transport::Udp, batch.len() as u64);
-            queue.push(batch);
+            admit_and_push(batch, Transport::Udp, &senders, &queue);
         }
     }
 }
@@ -317,11 +333,14 @@ pub fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Accepts TCP connections until `shutdown`.
+/// Accepts TCP connections until `shutdown`. A connection from outside the
+/// allowed senders, or over its sender's connection cap, is closed before a
+/// byte is read, and counted.
 pub async fn run_tcp(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     queue: Queue,
+    senders: Senders,
     limits: TcpLimits,
     shutdown: platform::http::shutdown::Shutdown,
 ) {
@@ -343,21 +362,34 @@ pub async fn run_tcp(
                 }
             },
         };
+        if !senders.allows(peer.ip()) {
+            metrics().dropped(DropReason::ConnectionNotAllowed, 1);
+            tracing::debug!(%peer, "syslog connection from outside the allowed senders; closed");
+            continue;
+        }
+        let Some(slot) = senders.connect(peer.ip()) else {
+            metrics().dropped(DropReason::TooManyConnections, 1);
+            tracing::debug!(%peer, "syslog sender holds its most connections; closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let queue = queue.clone();
+        let senders = senders.clone();
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _slot = slot;
+            let queue = (&queue, &senders);
             match tls {
-                None => read_frames(stream, peer, &queue, limits, &shutdown).await,
+                None => read_frames(stream, peer, queue, limits, &shutdown).await,
                 Some(acceptor) => {
                     let accepted = tokio::select! {
                         _ = shutdown.cancelled() => return,
                         a = tokio::time::timeout(handshake, acceptor.accept(stream)) => a,
                     };
                     match accepted {
-                        Ok(Ok(s)) => read_frames(s, peer, &queue, limits, &shutdown).await,
+                        Ok(Ok(s)) => read_frames(s, peer, queue, limits, &shutdown).await,
                         Ok(Err(e)) => tracing::info!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::info!(
                             %peer,
@@ -476,7 +508,7 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
 async fn read_frames<S: AsyncRead + Unpin>(
     mut stream: S,
     peer: SocketAddr,
-    queue: &Queue,
+    (queue, senders): (&Queue, &Senders),
     limits: TcpLimits,
     shutdown: &platform::http::shutdown::Shutdown,
 ) {
@@ -519,20 +551,18 @@ async fn read_frames<S: AsyncRead + Unpin>(
         let now = Utc::now();
         let mut batch = Vec::new();
         let mut used = 0;
-        let (mut too_large, mut received) = (0u64, 0u64);
+        let mut too_large = 0u64;
         loop {
             match framer.next(&buf[used..], max_frame, eof) {
                 Frame::Incomplete => break,
                 Frame::TooLarge(k) => {
                     used += k;
                     too_large += 1;
-                    received += 1;
                 }
                 Frame::Message(bytes, k) => {
                     used += k;
                     // Skipped remainders and blank lines are not messages.
                     if bytes.iter().any(|b| !b.is_ascii_whitespace()) {
-                        received += 1;
                         batch.push(Message {
                             bytes,
                             transport: Transport::Tcp,
@@ -547,12 +577,16 @@ async fn read_frames<S: AsyncRead + Unpin>(
             }
         }
         buf.drain(..used);
-        m.received(Transport::Tcp, received);
         if too_large > 0 {
+            // Received, and dropped as such (the framed messages are counted
+            // as received when admitted).
+            m.received(Transport::Tcp, too_large);
             m.dropped(DropReason::FrameTooLarge, too_large);
             tracing::info!(%peer, count = too_large, max_frame, "oversized syslog frames dropped");
         }
-        queue.push(batch);
+        if !batch.is_empty() {
+            admit_and_push(batch, Transport::Tcp, senders, queue);
+        }
     }
 }
 

@@ -1,10 +1,13 @@
 //! Ingest metrics: every message is counted where it ends (an alert, not an
 //! alert, suppressed, dead-lettered or dropped with its reason), so
 //! `received = parsed + dead_lettered + dropped{reason = queue_full |
-//! frame_too_large | bad_frame | shutdown}` (summed over transports) can be
-//! checked from `/metrics` alone. The other drop reasons count what was
-//! already counted once: `store_error` alerts (parsed), and
-//! `dead_letter_queue_full` letters (dead-lettered) that were not stored.
+//! queue_bytes_full | frame_too_large | bad_frame | shutdown |
+//! sender_not_allowed | peer_rate_limited}` (summed over transports) can be
+//! checked from `/metrics` alone. The other drop reasons count something
+//! else: `too_many_connections` and `connection_not_allowed` count TCP
+//! connections closed before a byte was read; `store_error` alerts
+//! (parsed), and `dead_letter_queue_full` letters (dead-lettered) that were
+//! not stored.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -30,6 +33,17 @@ pub enum DropReason {
     StoreError,
     /// The service stopped with alerts still pending.
     Shutdown,
+    /// The bytes waiting in the queue would pass its byte bound.
+    QueueBytesFull,
+    /// A datagram from an address outside the allowed sender networks.
+    SenderNotAllowed,
+    /// A message over its sender's rate.
+    PeerRateLimited,
+    /// A TCP connection over its sender's connection cap (counts connections).
+    TooManyConnections,
+    /// A TCP connection from outside the allowed sender networks (counts
+    /// connections).
+    ConnectionNotAllowed,
 }
 
 impl DropReason {
@@ -41,6 +55,11 @@ impl DropReason {
             DropReason::DeadLetterQueueFull => "dead_letter_queue_full",
             DropReason::StoreError => "store_error",
             DropReason::Shutdown => "shutdown",
+            DropReason::QueueBytesFull => "queue_bytes_full",
+            DropReason::SenderNotAllowed => "sender_not_allowed",
+            DropReason::PeerRateLimited => "peer_rate_limited",
+            DropReason::TooManyConnections => "too_many_connections",
+            DropReason::ConnectionNotAllowed => "connection_not_allowed",
         }
     }
 }
@@ -53,8 +72,11 @@ pub struct IngestMetrics {
     not_alert: Counter,
     suppressed: Counter,
     dead_lettered: [Counter; 3],
-    dropped: [Counter; 6],
+    dropped: [Counter; 11],
     pub queue_depth: Gauge,
+    pub queue_bytes: Gauge,
+    pub storm_alerts: Counter,
+    pub correlation_fingerprints: Gauge,
     pub tickets_opened: Counter,
     pub alerts_correlated: Counter,
     pub correlation_events: Counter,
@@ -66,13 +88,18 @@ pub struct IngestMetrics {
 }
 
 const TRANSPORTS: [Transport; 3] = [Transport::Udp, Transport::Tcp, Transport::Webhook];
-const REASONS: [DropReason; 6] = [
+const REASONS: [DropReason; 11] = [
     DropReason::QueueFull,
     DropReason::FrameTooLarge,
     DropReason::BadFrame,
     DropReason::DeadLetterQueueFull,
     DropReason::StoreError,
     DropReason::Shutdown,
+    DropReason::QueueBytesFull,
+    DropReason::SenderNotAllowed,
+    DropReason::PeerRateLimited,
+    DropReason::TooManyConnections,
+    DropReason::ConnectionNotAllowed,
 ];
 
 fn transport_index(t: Transport) -> usize {
@@ -100,6 +127,9 @@ pub fn metrics() -> &'static IngestMetrics {
                 .map(|t| counter!("ticketera_ingest_dead_lettered_total", "transport" => t.as_str())),
             dropped: REASONS.map(|r| counter!("ticketera_ingest_dropped_total", "reason" => r.as_str())),
             queue_depth: gauge!("ticketera_ingest_queue_depth"),
+            queue_bytes: gauge!("ticketera_ingest_queue_bytes"),
+            storm_alerts: counter!("ticketera_ingest_storm_alerts_total"),
+            correlation_fingerprints: gauge!("ticketera_ingest_correlation_fingerprints"),
             tickets_opened: counter!("ticketera_ingest_tickets_opened_total"),
             alerts_correlated: counter!("ticketera_ingest_alerts_correlated_total"),
             correlation_events: counter!("ticketera_ingest_correlation_events_total"),
@@ -145,9 +175,21 @@ fn describe() {
         "ticketera_ingest_queue_depth",
         "Messages waiting between the listeners and the workers"
     );
+    describe_gauge!(
+        "ticketera_ingest_queue_bytes",
+        "Bytes of the messages waiting between the listeners and the workers"
+    );
+    describe_counter!(
+        "ticketera_ingest_storm_alerts_total",
+        "Alerts put into a storm ticket (their rule had opened its tickets for the interval, or the correlator followed its most fingerprints)"
+    );
+    describe_gauge!(
+        "ticketera_ingest_correlation_fingerprints",
+        "Fingerprints the correlator follows now"
+    );
     describe_counter!(
         "ticketera_ingest_tickets_opened_total",
-        "Tickets opened from alerts"
+        "Tickets opened from alerts (storm tickets included)"
     );
     describe_counter!(
         "ticketera_ingest_alerts_correlated_total",

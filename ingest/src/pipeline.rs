@@ -27,69 +27,111 @@ pub struct Message {
 }
 
 /// Messages travel in batches (one channel operation per socket read burst);
-/// the bound is in messages.
+/// the queue is bounded in messages and in bytes.
 #[derive(Clone)]
 pub struct Queue {
     tx: mpsc::UnboundedSender<Vec<Message>>,
     depth: Arc<AtomicUsize>,
+    bytes: Arc<AtomicUsize>,
     capacity: usize,
+    max_bytes: usize,
 }
 
 pub struct QueueReceiver {
     rx: Mutex<mpsc::UnboundedReceiver<Vec<Message>>>,
     depth: Arc<AtomicUsize>,
+    bytes: Arc<AtomicUsize>,
 }
 
-pub fn queue(capacity: usize) -> (Queue, Arc<QueueReceiver>) {
+/// A queue of at most `capacity` messages and `max_bytes` bytes of them.
+pub fn queue(capacity: usize, max_bytes: usize) -> (Queue, Arc<QueueReceiver>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let depth = Arc::new(AtomicUsize::new(0));
+    let bytes = Arc::new(AtomicUsize::new(0));
     (
         Queue {
             tx,
             depth: depth.clone(),
+            bytes: bytes.clone(),
             capacity,
+            max_bytes,
         },
         Arc::new(QueueReceiver {
             rx: Mutex::new(rx),
             depth,
+            bytes,
         }),
     )
 }
 
+fn bytes_of(batch: &[Message]) -> usize {
+    batch.iter().map(|m| m.bytes.len()).sum()
+}
+
 impl Queue {
     /// Enqueues what fits of `batch` without waiting; the rest is dropped
-    /// and counted. Returns how many were dropped.
+    /// and counted (`queue_full` past the message bound, `queue_bytes_full`
+    /// past the byte bound). Returns how many were dropped.
     pub fn push(&self, mut batch: Vec<Message>) -> usize {
         if batch.is_empty() {
             return 0;
         }
         let n = batch.len();
+        let size = bytes_of(&batch);
+        // Reserve the whole batch, then give back what does not fit: a
+        // concurrent push may see the queue fuller than it ends up, never
+        // emptier.
         let before = self.depth.fetch_add(n, Ordering::AcqRel);
+        let before_bytes = self.bytes.fetch_add(size, Ordering::AcqRel);
         let room = self.capacity.saturating_sub(before);
-        let dropped = n.saturating_sub(room);
-        if dropped > 0 {
-            self.depth.fetch_sub(dropped, Ordering::AcqRel);
-            batch.truncate(n - dropped);
-            metrics().dropped(DropReason::QueueFull, dropped as u64);
+        let mut room_bytes = self.max_bytes.saturating_sub(before_bytes);
+        let mut fit_bytes = 0;
+        for m in &batch {
+            if m.bytes.len() > room_bytes {
+                break;
+            }
+            room_bytes -= m.bytes.len();
+            fit_bytes += 1;
         }
+        let kept = room.min(fit_bytes);
+        if kept < n {
+            let dropped = n - kept;
+            let dropped_bytes = bytes_of(&batch[kept..]);
+            self.depth.fetch_sub(dropped, Ordering::AcqRel);
+            self.bytes.fetch_sub(dropped_bytes, Ordering::AcqRel);
+            batch.truncate(kept);
+            let reason = if fit_bytes < room {
+                DropReason::QueueBytesFull
+            } else {
+                DropReason::QueueFull
+            };
+            metrics().dropped(reason, dropped as u64);
+        }
+        let dropped = n - kept;
         if batch.is_empty() {
             return dropped;
         }
-        let kept = batch.len();
+        let kept_bytes = bytes_of(&batch);
         if self.tx.send(batch).is_err() {
             // The workers are gone: the service is stopping.
             self.depth.fetch_sub(kept, Ordering::AcqRel);
+            self.bytes.fetch_sub(kept_bytes, Ordering::AcqRel);
             metrics().dropped(DropReason::Shutdown, kept as u64);
             return n;
         }
-        metrics()
-            .queue_depth
-            .set(self.depth.load(Ordering::Relaxed) as f64);
+        let m = metrics();
+        m.queue_depth.set(self.depth.load(Ordering::Relaxed) as f64);
+        m.queue_bytes.set(self.bytes.load(Ordering::Relaxed) as f64);
         dropped
     }
 
     pub fn depth(&self) -> usize {
         self.depth.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of the messages waiting.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::Relaxed)
     }
 }
 
@@ -97,7 +139,11 @@ impl QueueReceiver {
     async fn next(&self) -> Option<Vec<Message>> {
         let batch = self.rx.lock().await.recv().await?;
         let left = self.depth.fetch_sub(batch.len(), Ordering::AcqRel) - batch.len();
-        metrics().queue_depth.set(left as f64);
+        let size = bytes_of(&batch);
+        let left_bytes = self.bytes.fetch_sub(size, Ordering::AcqRel) - size;
+        let m = metrics();
+        m.queue_depth.set(left as f64);
+        m.queue_bytes.set(left_bytes as f64);
         Some(batch)
     }
 }
@@ -177,5 +223,35 @@ pub async fn worker(
         handle_batch(batch, &rules, &ctx, &correlator, &dead);
         // Parsing is CPU work: let other tasks (receivers, HTTP) run between batches.
         tokio::task::yield_now().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(len: usize) -> Message {
+        Message {
+            bytes: vec![b'x'; len],
+            transport: Transport::Udp,
+            peer: None,
+            received_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_queue_is_bounded_in_bytes_and_in_messages() {
+        let (q, rx) = queue(4, 100);
+        assert_eq!(q.push(vec![message(40), message(40), message(40)]), 1);
+        assert_eq!((q.depth(), q.bytes()), (2, 80));
+        // Room for 20 bytes: a small message still fits, a large one not.
+        assert_eq!(q.push(vec![message(30)]), 1);
+        assert_eq!(q.push(vec![message(10), message(10)]), 0);
+        assert_eq!((q.depth(), q.bytes()), (4, 100));
+        // Now the message bound is the one reached.
+        assert_eq!(q.push(vec![message(0)]), 1);
+        let first = rx.next().await.expect("a batch");
+        assert_eq!(first.len(), 2);
+        assert_eq!((q.depth(), q.bytes()), (2, 20));
     }
 }

@@ -17,6 +17,7 @@ use crate::correlate::Correlator;
 use crate::dead_letters::DeadLetters;
 use crate::pipeline::{queue, worker, Queue};
 use crate::rules::{Rules, RulesError};
+use crate::senders::Senders;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -125,8 +126,15 @@ impl Ingest {
         let _ = crate::metrics::metrics();
         let correlator = Correlator::new(
             store,
-            Duration::from_millis(settings.correlation_window_ms),
-            settings.correlation_batch_max,
+            crate::correlate::Limits {
+                window: Duration::from_millis(settings.correlation_window_ms),
+                batch_max: settings.correlation_batch_max,
+                max_fingerprints: settings.correlation_max_fingerprints,
+                storm: crate::storm::StormLimits {
+                    tickets_per_rule: settings.storm_tickets_per_rule,
+                    interval: Duration::from_secs(settings.storm_interval_secs),
+                },
+            },
         );
         let dead_letters = DeadLetters::start(
             pool.clone(),
@@ -135,7 +143,7 @@ impl Ingest {
                 max_bytes: settings.dead_letter_max_bytes,
             },
         );
-        let (queue, rx) = queue(settings.queue_size);
+        let (queue, rx) = queue(settings.queue_size, settings.queue_max_bytes);
         for _ in 0..settings.workers {
             tokio::spawn(worker(
                 rx.clone(),
@@ -207,15 +215,25 @@ impl Ingest {
             udp_rcvbuf: rcvbuf,
         };
         tracing::info!(udp = %bound.udp, tcp = %bound.tcp, tls = bound.tls, rcvbuf, "syslog listening");
+        if !s.allowed_senders.is_empty() {
+            tracing::info!(allowed = ?s.allowed_senders, "syslog taken only from the allowed sender networks");
+        }
+        let senders = Senders::new(
+            s.allowed_senders.clone(),
+            s.peer_rate,
+            s.tcp_max_connections_per_peer,
+        );
         tokio::spawn(crate::listener::run_udp(
             udp_socket,
             self.queue.clone(),
+            senders.clone(),
             shutdown.clone(),
         ));
         tokio::spawn(crate::listener::run_tcp(
             tcp_listener,
             tls,
             self.queue.clone(),
+            senders,
             crate::listener::TcpLimits {
                 max_frame: s.max_frame_bytes,
                 idle_timeout: Duration::from_secs(s.tcp_idle_timeout_secs.max(1)),

@@ -129,6 +129,30 @@ pub struct IngestSettings {
     pub correlation_window_ms: u64,
     /// `TICKETERA_CORRELATION_BATCH_MAX` [1000]: or until this many.
     pub correlation_batch_max: u64,
+    /// `TICKETERA_SYSLOG_ALLOWED_SENDERS` [everyone]: comma-separated CIDRs
+    /// (or addresses) whose syslog is taken; datagrams from elsewhere are
+    /// dropped and TCP connections closed, each counted. Empty: everyone.
+    pub allowed_senders: Vec<ipnetwork::IpNetwork>,
+    /// `TICKETERA_SYSLOG_PEER_RATE` [100000]: messages per second one
+    /// sender address may send (UDP and TCP together), with a burst of as
+    /// many; beyond it messages are dropped and counted.
+    pub peer_rate: u64,
+    /// `TICKETERA_SYSLOG_TCP_MAX_CONNECTIONS_PER_PEER` [64]: TCP syslog
+    /// connections one sender address may hold; more are closed at once.
+    pub tcp_max_connections_per_peer: usize,
+    /// `TICKETERA_INGEST_QUEUE_MAX_BYTES` [256 MiB, at least 64 KiB]: bytes
+    /// of messages waiting between the listeners and the workers.
+    pub queue_max_bytes: usize,
+    /// `TICKETERA_CORRELATION_MAX_FINGERPRINTS` [20000]: fingerprints the
+    /// correlator follows at once; alerts of further new fingerprints go to
+    /// their rule's storm ticket.
+    pub correlation_max_fingerprints: usize,
+    /// `TICKETERA_STORM_TICKETS_PER_RULE` [100]: tickets one rule may open
+    /// per storm interval; the rule's further new alerts go into one storm
+    /// ticket per rule and interval.
+    pub storm_tickets_per_rule: u64,
+    /// `TICKETERA_STORM_INTERVAL_SECS` [60].
+    pub storm_interval_secs: u64,
 }
 
 impl Default for IngestSettings {
@@ -150,6 +174,13 @@ impl Default for IngestSettings {
             dead_letter_max_bytes: 64 * 1024 * 1024,
             correlation_window_ms: 500,
             correlation_batch_max: 1_000,
+            allowed_senders: vec![],
+            peer_rate: 100_000,
+            tcp_max_connections_per_peer: 64,
+            queue_max_bytes: 256 * 1024 * 1024,
+            correlation_max_fingerprints: 20_000,
+            storm_tickets_per_rule: 100,
+            storm_interval_secs: 60,
         }
     }
 }
@@ -257,6 +288,42 @@ impl IngestSettings {
                 d.correlation_batch_max,
             )?
             .max(1),
+            allowed_senders: networks("TICKETERA_SYSLOG_ALLOWED_SENDERS")?,
+            peer_rate: positive(
+                "TICKETERA_SYSLOG_PEER_RATE",
+                parsed("TICKETERA_SYSLOG_PEER_RATE", d.peer_rate as usize)?,
+            )? as u64,
+            tcp_max_connections_per_peer: positive(
+                "TICKETERA_SYSLOG_TCP_MAX_CONNECTIONS_PER_PEER",
+                parsed(
+                    "TICKETERA_SYSLOG_TCP_MAX_CONNECTIONS_PER_PEER",
+                    d.tcp_max_connections_per_peer,
+                )?,
+            )?,
+            // A message of the largest UDP size must fit.
+            queue_max_bytes: parsed("TICKETERA_INGEST_QUEUE_MAX_BYTES", d.queue_max_bytes)?
+                .max(64 * 1024),
+            correlation_max_fingerprints: positive(
+                "TICKETERA_CORRELATION_MAX_FINGERPRINTS",
+                parsed(
+                    "TICKETERA_CORRELATION_MAX_FINGERPRINTS",
+                    d.correlation_max_fingerprints,
+                )?,
+            )?,
+            storm_tickets_per_rule: positive(
+                "TICKETERA_STORM_TICKETS_PER_RULE",
+                parsed(
+                    "TICKETERA_STORM_TICKETS_PER_RULE",
+                    d.storm_tickets_per_rule as usize,
+                )?,
+            )? as u64,
+            storm_interval_secs: positive(
+                "TICKETERA_STORM_INTERVAL_SECS",
+                parsed(
+                    "TICKETERA_STORM_INTERVAL_SECS",
+                    d.storm_interval_secs as usize,
+                )?,
+            )? as u64,
         };
         if s.tls_cert.is_some() != s.tls_key.is_some() {
             return Err(ConfigError {

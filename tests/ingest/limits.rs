@@ -83,40 +83,6 @@ async fn a_65507_byte_datagram_arrives_whole() {
     assert_eq!(metric_sum(&m, "ticketera_ingest_dropped_total"), 0.0, "{m}");
 }
 
-/// Messages that were received and then dropped before a worker saw them
-/// (ingest/src/metrics.rs): with parsed and dead-lettered ones, they add up
-/// to received.
-const DROPPED_BEFORE_PARSING: [&str; 4] =
-    ["queue_full", "frame_too_large", "bad_frame", "shutdown"];
-
-struct Counts {
-    received: f64,
-    received_tcp: f64,
-    parsed: f64,
-    dead_lettered: f64,
-    dropped: f64,
-    queue_full: f64,
-    too_large: f64,
-}
-
-fn counts(m: &str) -> Counts {
-    let dropped = |reason: &str| {
-        metric(
-            m,
-            &format!("ticketera_ingest_dropped_total{{reason=\"{reason}\"}}"),
-        )
-    };
-    Counts {
-        received: metric_sum(m, "ticketera_ingest_received_total"),
-        received_tcp: metric(m, "ticketera_ingest_received_total{transport=\"tcp\"}"),
-        parsed: metric(m, "ticketera_ingest_parsed_total"),
-        dead_lettered: metric_sum(m, "ticketera_ingest_dead_lettered_total"),
-        dropped: DROPPED_BEFORE_PARSING.iter().map(|r| dropped(r)).sum(),
-        queue_full: dropped("queue_full"),
-        too_large: dropped("frame_too_large"),
-    }
-}
-
 #[tokio::test]
 async fn a_flood_through_a_queue_of_one_drops_and_counts_every_message() {
     let (db_url, _pool) = fresh_database().await;
@@ -147,22 +113,7 @@ async fn a_flood_through_a_queue_of_one_drops_and_counts_every_message() {
     // messages, and a queue of one takes one of them.
     app.send_tcp(&lines, false).await;
 
-    let m = eventually(60, "every message accounted for", || async {
-        let first = app.metrics().await;
-        let c = counts(&first);
-        let settled = c.received_tcp == lines.len() as f64
-            && c.received == c.parsed + c.dead_lettered + c.dropped;
-        if !settled {
-            return None;
-        }
-        // Still so a moment later: nothing was in flight.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let again = app.metrics().await;
-        let d = counts(&again);
-        (d.received == c.received && d.parsed == c.parsed && d.dropped == c.dropped)
-            .then_some(again)
-    })
-    .await;
+    let m = accounted(&app, |c| c.received_tcp == lines.len() as f64).await;
     let c = counts(&m);
     assert!(c.queue_full > 0.0, "the flood overflowed the queue: {m}");
     assert_eq!(c.too_large, 30.0, "every oversized TCP frame: {m}");

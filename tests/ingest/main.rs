@@ -8,6 +8,7 @@ mod helpers;
 
 mod process;
 
+mod abuse;
 mod assets;
 mod cmdb;
 mod concurrency;

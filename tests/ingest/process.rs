@@ -122,6 +122,29 @@ impl Proc {
         }
     }
 
+    /// One datagram per message, sent from the local address `from` (any
+    /// of 127.0.0.0/8 on Linux): a second sender on one machine.
+    pub async fn send_udp_from(&self, from: &str, lines: &[Vec<u8>]) {
+        let sock = tokio::net::UdpSocket::bind(format!("{from}:0"))
+            .await
+            .expect("udp bind");
+        for l in lines {
+            sock.send_to(l, self.udp.expect("udp")).await.expect("send");
+        }
+    }
+
+    /// A TCP connection to the syslog listener from the local address `from`.
+    pub async fn connect_tcp_from(&self, from: &str) -> tokio::net::TcpStream {
+        let socket = tokio::net::TcpSocket::new_v4().expect("tcp socket");
+        socket
+            .bind(format!("{from}:0").parse().expect("local address"))
+            .expect("tcp bind");
+        socket
+            .connect(self.tcp.expect("tcp"))
+            .await
+            .expect("tcp connect")
+    }
+
     /// One connection; octet counting when `octets`, else LF framing.
     pub async fn send_tcp(&self, lines: &[Vec<u8>], octets: bool) {
         let mut s = tokio::net::TcpStream::connect(self.tcp.expect("tcp"))
@@ -157,6 +180,66 @@ pub async fn write_frames<W: AsyncWrite + Unpin>(w: &mut W, lines: &[Vec<u8>], o
         }
     }
     w.flush().await.expect("flush");
+}
+
+/// Messages that were received and then dropped before a worker saw them
+/// (ingest/src/metrics.rs): with parsed and dead-lettered ones, they add up
+/// to received.
+pub const DROPPED_BEFORE_PARSING: [&str; 7] = [
+    "queue_full",
+    "queue_bytes_full",
+    "frame_too_large",
+    "bad_frame",
+    "shutdown",
+    "sender_not_allowed",
+    "peer_rate_limited",
+];
+
+pub struct Counts {
+    pub received: f64,
+    pub received_tcp: f64,
+    pub parsed: f64,
+    pub dead_lettered: f64,
+    pub dropped: f64,
+    pub queue_full: f64,
+    pub too_large: f64,
+}
+
+pub fn counts(m: &str) -> Counts {
+    let dropped = |reason: &str| {
+        metric(
+            m,
+            &format!("ticketera_ingest_dropped_total{{reason=\"{reason}\"}}"),
+        )
+    };
+    Counts {
+        received: metric_sum(m, "ticketera_ingest_received_total"),
+        received_tcp: metric(m, "ticketera_ingest_received_total{transport=\"tcp\"}"),
+        parsed: metric(m, "ticketera_ingest_parsed_total"),
+        dead_lettered: metric_sum(m, "ticketera_ingest_dead_lettered_total"),
+        dropped: DROPPED_BEFORE_PARSING.iter().map(|r| dropped(r)).sum(),
+        queue_full: dropped("queue_full"),
+        too_large: dropped("frame_too_large"),
+    }
+}
+
+/// `/metrics` once every message is accounted for (received = parsed +
+/// dead-lettered + dropped before parsing), `arrived` says all were
+/// received, and it is still so a moment later (nothing was in flight).
+pub async fn accounted(app: &Proc, arrived: impl Fn(&Counts) -> bool) -> String {
+    eventually(60, "every message accounted for", || async {
+        let first = app.metrics().await;
+        let c = counts(&first);
+        if !(arrived(&c) && c.received == c.parsed + c.dead_lettered + c.dropped) {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = app.metrics().await;
+        let d = counts(&again);
+        (d.received == c.received && d.parsed == c.parsed && d.dropped == c.dropped)
+            .then_some(again)
+    })
+    .await
 }
 
 /// The value of a Prometheus sample (`name{labels}` exactly, or a bare name).
