@@ -95,8 +95,8 @@ fn with_fragments(doc: &str, fragments: &[(String, String)]) -> String {
     }
 }
 
-/// Values for an operation's variables, as large as the SPA sends
-/// (pages of at most 50; 100 here).
+/// Values for an operation's variables, as large as the SPA sends: its
+/// largest page is 50 (the queue's and the history's `PAGE_SIZE`).
 fn variables_of(doc: &str) -> serde_json::Value {
     let mut vars = serde_json::Map::new();
     let Some(open) = doc.find('(').filter(|i| doc[..*i].find('{').is_none()) else {
@@ -110,7 +110,7 @@ fn variables_of(doc: &str) -> serde_json::Value {
         let name = name.trim().trim_start_matches('$').to_string();
         let ty = ty.trim().trim_end_matches('!');
         let value = match (ty, name.as_str()) {
-            ("Int", "first") => serde_json::json!(100),
+            ("Int", "first") => serde_json::json!(50),
             ("Int", _) => serde_json::json!(30),
             ("Boolean", _) => serde_json::json!(false),
             ("ID" | "String", _) => serde_json::json!("SOC-1"),
