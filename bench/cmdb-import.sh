@@ -12,8 +12,11 @@
 #   1. the seconds `POST /api/v1/admin/assets/import` takes for a CSV of
 #      `rows` distinct hosts (target: 100,000 rows in a few seconds), and
 #      the assets counted afterwards;
-#   2. while `concurrent` password-grant token requests run at once (each a
-#      password hash), the latency of `/healthz` and of a normal user's
+#   2. while `concurrent` password-grant token requests run at once (right
+#      passwords of ten users: each a password hash; the server answers 503
+#      with Retry-After when every hashing slot is taken; the login throttle,
+#      which counts attempts from one address, is lifted for the run, else
+#      it would refuse nearly all of them with 429 first), the latency of `/healthz` and of a normal user's
 #      GraphQL request (`{ me { name } }`) during the storm, the storm's own
 #      statuses and duration, and the server's peak RSS (VmHWM).
 #
@@ -70,6 +73,7 @@ admin_password="bench-admin-password-$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n
 say "starting ticketera serve on $base (log: $work/server.log)"
 DATABASE_URL="$server/$db" TICKETERA_HTTP_ADDR="127.0.0.1:$port" \
   TICKETERA_ADMIN_PASSWORD="$admin_password" RUST_LOG="${RUST_LOG:-warn}" \
+  TICKETERA_LOGIN_MAX_FAILURES_PER_ADDRESS=1000000 TICKETERA_LOGIN_MAX_FAILURES_PER_ACCOUNT=1000000 \
   "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do
@@ -105,6 +109,11 @@ curl -fsS -o /dev/null "$base/api/v1/admin/users" -H "authorization: Bearer $adm
   -H 'content-type: application/json' \
   -d '{"username":"bench-analyst","password":"bench-analyst-password","role":"analyst"}'
 analyst=$(token bench-analyst bench-analyst-password)
+for i in $(seq 0 9); do
+  curl -fsS -o /dev/null "$base/api/v1/admin/users" -H "authorization: Bearer $admin" \
+    -H 'content-type: application/json' \
+    -d "{\"username\":\"storm-$i\",\"password\":\"bench-storm-password\",\"role\":\"analyst\"}"
+done
 python3 - "$base" "$analyst" "$concurrent" "$server_pid" <<'EOF'
 import json, sys, threading, time, urllib.error, urllib.parse, urllib.request
 base, token, concurrent, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -122,8 +131,10 @@ def call(req):
     return code, time.monotonic() - t
 
 def token_request(results, i):
-    body = urllib.parse.urlencode({"grant_type": "password", "username": "bench-analyst",
-                                   "password": "bench-analyst-password" if i % 2 else "wrong-password"}).encode()
+    # Right passwords: each a full password hash (wrong ones would only
+    # measure the login throttle, which refuses them after a few).
+    body = urllib.parse.urlencode({"grant_type": "password", "username": f"storm-{i % 10}",
+                                   "password": "bench-storm-password"}).encode()
     results.append(call(urllib.request.Request(base + "/api/v1/auth/token", data=body)))
 
 def rss_peak():
