@@ -78,6 +78,7 @@ TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:0" \
 TICKETERA_SYSLOG_TCP_ADDR="127.0.0.1:0" \
 TICKETERA_ADMIN_PASSWORD="$admin_password" \
 TICKETERA_DB_MAX_CONNECTIONS="${TICKETERA_DB_MAX_CONNECTIONS:-32}" \
+TICKETERA_GRAPHQL_RATE_PER_MINUTE=0 \
 RUST_LOG=warn \
   "$target_dir/release/ticketera" serve >"$work/server.log" 2>&1 &
 server_pid=$!

@@ -116,7 +116,7 @@ out('== SPA dashboard benchmark ==');
 out(`binary: ${BINARY}`);
 const webDir = mkdtempSync(join(tmpdir(), 'ticketera-dash-bench-web-'));
 cpSync(dist, webDir, { recursive: true });
-const server = await startServer({ env: { TICKETERA_WEB_DIR: webDir, RUST_LOG: 'warn' } });
+const server = await startServer({ env: { TICKETERA_WEB_DIR: webDir, TICKETERA_GRAPHQL_RATE_PER_MINUTE: '0', RUST_LOG: 'warn' } });
 let browser;
 try {
   const admin = await login(server);

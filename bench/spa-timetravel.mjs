@@ -23,7 +23,7 @@ const pct = (xs, p) => {
 };
 const ms = (v) => `${v.toFixed(0)} ms`;
 
-const server = await startServer();
+const server = await startServer({ env: { TICKETERA_GRAPHQL_RATE_PER_MINUTE: '0' } });
 let browser;
 try {
   const admin = await login(server);

@@ -151,7 +151,7 @@ out(`   ${(js.gz / 1024).toFixed(1)} KB gzip (${(js.raw / 1024).toFixed(1)} KB r
 
 const webDir = mkdtempSync(join(tmpdir(), 'ticketera-spa-bench-web-'));
 cpSync(dist, webDir, { recursive: true });
-const server = await startServer({ env: { TICKETERA_WEB_DIR: webDir, RUST_LOG: 'warn' } });
+const server = await startServer({ env: { TICKETERA_WEB_DIR: webDir, TICKETERA_GRAPHQL_RATE_PER_MINUTE: '0', RUST_LOG: 'warn' } });
 let browser;
 try {
   const admin = await login(server);

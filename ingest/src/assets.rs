@@ -24,6 +24,10 @@ const BODY_LIMIT: usize = 64 * 1024;
 /// A CSV import of at most this many bytes (about 100,000 rows).
 const CSV_LIMIT: usize = 16 * 1024 * 1024;
 
+/// Rows upserted by one statement of a CSV import (arrays bound as
+/// parameters, unnested by PostgreSQL).
+const IMPORT_BATCH_ROWS: usize = 5_000;
+
 /// The CMDB row, as the REST routes answer it.
 pub use platform::cmdb::AssetRow as AssetView;
 
@@ -288,14 +292,44 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// The line of the record at byte `offset` (the reader reports the offset
-/// before any blank lines it skipped).
-fn line_at(bytes: &[u8], offset: u64) -> u64 {
-    let mut at = (offset as usize).min(bytes.len());
-    while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
-        at += 1;
+/// The line of a record from its byte offset, counted forward from the
+/// previous record's: offsets only grow while reading, so the whole file is
+/// scanned once (counting from the start for every record made an import
+/// quadratic in its size).
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            at: 0,
+            line: 1,
+        }
     }
-    bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1
+
+    /// The line of the record at byte `offset` (the reader reports the
+    /// offset before any blank lines it skipped).
+    fn line_at(&mut self, offset: u64) -> u64 {
+        let bytes = self.bytes;
+        let mut target = (offset as usize).min(bytes.len());
+        while target < bytes.len() && matches!(bytes[target], b'\n' | b'\r') {
+            target += 1;
+        }
+        if target < self.at {
+            // Not expected from the reader; stay correct by counting afresh.
+            *self = LineCounter::new(bytes);
+        }
+        self.line += bytes[self.at..target]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count() as u64;
+        self.at = target;
+        self.line
+    }
 }
 
 /// Reads a CSV with a header row (`network` required; `hostname`, `owner`,
@@ -352,12 +386,13 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<AssetInput>, Vec<RowError>> {
         return Err(errors);
     }
     let mut rows = vec![];
+    let mut lines = LineCounter::new(bytes);
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| line_at(bytes, p.byte())).unwrap_or(0);
+                let line = e.position().map(|p| lines.line_at(p.byte())).unwrap_or(0);
                 errors.push(RowError {
                     line,
                     reason: match e.kind() {
@@ -375,7 +410,7 @@ fn read_csv(bytes: &[u8]) -> Result<Vec<AssetInput>, Vec<RowError>> {
         };
         let line = record
             .position()
-            .map(|p| line_at(bytes, p.byte()))
+            .map(|p| lines.line_at(p.byte()))
             .unwrap_or(0);
         let get = |name: &str| index.get(name).and_then(|i| record.get(*i));
         let mut reasons = vec![];
@@ -452,7 +487,12 @@ pub async fn import(
         ));
     }
     let bytes = read_limited(&parts.headers, body, CSV_LIMIT).await?;
-    let rows = match read_csv(&bytes) {
+    // Parsing and validating 100,000 rows takes a while: off the async
+    // runtime, so the workers keep serving other requests meanwhile.
+    let parsed = tokio::task::spawn_blocking(move || read_csv(&bytes))
+        .await
+        .map_err(ApiError::internal)?;
+    let rows = match parsed {
         Ok(rows) => rows,
         Err(errors) => {
             let problem = Problem {
@@ -478,7 +518,8 @@ pub async fn import(
     };
     let mut tx = ingest.pool.begin().await.map_err(db_error)?;
     let (mut created, mut updated) = (0u64, 0u64);
-    for chunk in rows.chunks(1_000) {
+    // One transaction (all or nothing), a few statements of many rows each.
+    for chunk in rows.chunks(IMPORT_BATCH_ROWS) {
         let networks: Vec<&str> = chunk.iter().map(|r| r.network.as_str()).collect();
         let hostnames: Vec<Option<&str>> = chunk.iter().map(|r| r.hostname.as_deref()).collect();
         let owners: Vec<Option<&str>> = chunk.iter().map(|r| r.owner.as_deref()).collect();

@@ -83,6 +83,18 @@ pub struct Settings {
     /// `TICKETERA_GRAPHQL_WS_INIT_TIMEOUT_SECS`: time a WebSocket client has
     /// to send `connection_init`, default 10.
     pub graphql_ws_init_timeout_secs: u64,
+    /// `TICKETERA_GRAPHQL_MAX_COST` [3000]: the cost one HTTP request (one
+    /// operation, or every operation of a batch together) may have; a list
+    /// costs the rows it may read (its `first`) times its fields
+    /// (docs/architecture.md, "GraphQL cost and rate").
+    pub graphql_max_cost: usize,
+    /// `TICKETERA_GRAPHQL_RATE_PER_MINUTE` [600]: GraphQL operations a
+    /// principal (user or OAuth2 client) may run a minute on `/graphql`,
+    /// refilled continuously; beyond it 429 with `Retry-After`. 0: no limit.
+    pub graphql_rate_per_minute: u32,
+    /// `TICKETERA_GRAPHQL_RATE_BURST` [120]: operations a principal may run
+    /// at once before the per-minute rate applies (the bucket's size).
+    pub graphql_rate_burst: u32,
     /// Ingest settings (syslog listeners, webhook, rules, dead letters).
     pub ingest: IngestSettings,
 }
@@ -475,6 +487,9 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from("web/dist")),
             graphql_introspection: parsed("TICKETERA_GRAPHQL_INTROSPECTION", false)?,
             graphql_ws_init_timeout_secs: parsed("TICKETERA_GRAPHQL_WS_INIT_TIMEOUT_SECS", 10u64)?,
+            graphql_max_cost: parsed("TICKETERA_GRAPHQL_MAX_COST", 3_000usize)?,
+            graphql_rate_per_minute: parsed("TICKETERA_GRAPHQL_RATE_PER_MINUTE", 600u32)?,
+            graphql_rate_burst: parsed("TICKETERA_GRAPHQL_RATE_BURST", 120u32)?,
             ingest: IngestSettings::from_env()?,
         })
     }
@@ -513,6 +528,9 @@ impl Settings {
             web_dir: PathBuf::from("web/dist"),
             graphql_introspection: false,
             graphql_ws_init_timeout_secs: 10,
+            graphql_max_cost: 3_000,
+            graphql_rate_per_minute: 600,
+            graphql_rate_burst: 120,
             ingest: IngestSettings::default(),
         }
     }

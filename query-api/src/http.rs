@@ -245,6 +245,14 @@ async fn execute(
     mode: Mode,
     ops: Operations,
 ) -> Response {
+    let operations = match &ops {
+        Operations::Single(_) => 1,
+        Operations::Batch(reqs) => u32::try_from(reqs.len()).unwrap_or(u32::MAX),
+    };
+    if let Err(wait) = api.inner.rate.take(&principal_key(&claims), operations) {
+        metrics::counter!("ticketera_graphql_rate_limited_total").increment(1);
+        return rate_limited(wait);
+    }
     let viewer = Viewer::from_claims(&claims);
     let with_data = |req: GqlRequest| {
         let primary = api
@@ -280,6 +288,20 @@ async fn execute(
             graphql_response(status, mode, &resp)
         }
         Operations::Batch(reqs) => {
+            // One budget for the whole batch, checked before any operation
+            // runs: either all of them run or none.
+            let budget = api.inner.limits.max_complexity;
+            let mut valid: Vec<&GqlRequest> = Vec::with_capacity(reqs.len());
+            for req in reqs.iter().flatten() {
+                valid.push(req);
+            }
+            let cost = crate::cost::measure_batch(schema, &valid).await;
+            if cost > budget {
+                metrics::counter!("ticketera_graphql_cost_refused_total").increment(1);
+                let error = crate::cost::too_costly(cost, budget);
+                let body = json!({"errors": [error]});
+                return json_response(StatusCode::BAD_REQUEST, mode, &body);
+            }
             let run = futures::future::join_all(reqs.into_iter().map(|r| async {
                 match r {
                     Ok(req) => render(&schema.execute(with_data(req)).await),
@@ -295,6 +317,29 @@ async fn execute(
             json_response(StatusCode::OK, mode, &Value::Array(bodies))
         }
     }
+}
+
+/// Whose bucket a request takes from: users and OAuth2 clients apart.
+fn principal_key(claims: &platform::auth::Claims) -> String {
+    format!("{:?}:{}", claims.kind, claims.sub)
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1) and a problem body.
+fn rate_limited(wait: std::time::Duration) -> Response {
+    let secs = i64::try_from(wait.as_secs())
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    let body = platform::http::Problem {
+        type_: "https://ticketera.invalid/problems/rate_limited".into(),
+        title: "Too Many Requests".into(),
+        status: 429,
+        code: "rate_limited".into(),
+        detail: Some(format!(
+            "too many GraphQL operations for this principal; retry after {secs} s"
+        )),
+        field: None,
+    };
+    platform::http::error::problem_response(StatusCode::TOO_MANY_REQUESTS, &body, Some(secs))
 }
 
 /// The operation names a `minPosition` argument (inline or through a

@@ -7,11 +7,13 @@
 //! `GET /graphql/assets/*` (GraphiQL's files), `GET /graphql/ws`.
 
 pub mod consistency;
+pub mod cost;
 pub mod error;
 pub mod events;
 pub mod history_cache;
 pub mod http;
 pub mod hub;
+pub mod rate_limit;
 pub mod schema;
 pub mod store;
 pub mod subscriptions;
@@ -35,6 +37,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub use error::QueryError;
 pub use hub::Hub;
+pub use rate_limit::RateLimit;
 pub use schema::{AppSchema, Limits};
 pub use ws::WsConfig;
 
@@ -53,6 +56,8 @@ pub(crate) struct Inner {
     pub(crate) identity: Identity,
     pub(crate) hub: Hub,
     pub(crate) limits: Limits,
+    /// Operations per principal on `/graphql`.
+    pub(crate) rate: rate_limit::RateLimiter,
     /// Set when the schema reads a standby: the primary's read models, for
     /// the requests that ask for a minimum position (read-your-writes).
     pub(crate) primary_read: Option<store::ReadModels>,
@@ -67,6 +72,9 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub limits: Limits,
+    /// Operations a principal may run on `/graphql` (not the WebSocket:
+    /// a subscription is one long operation).
+    pub rate: RateLimit,
     pub ws: WsConfig,
     pub min_position_wait: Duration,
     /// Batches a subscription may fall behind before it lags and resyncs
@@ -83,7 +91,12 @@ impl Options {
         Options {
             limits: Limits {
                 introspection: settings.graphql_introspection,
+                max_complexity: settings.graphql_max_cost,
                 ..Limits::default()
+            },
+            rate: RateLimit {
+                per_minute: settings.graphql_rate_per_minute,
+                burst: settings.graphql_rate_burst,
             },
             ws: WsConfig {
                 init_timeout: Duration::from_secs(settings.graphql_ws_init_timeout_secs.max(1)),
@@ -150,6 +163,7 @@ impl QueryApi {
                 identity,
                 hub,
                 limits: options.limits,
+                rate: rate_limit::RateLimiter::new(options.rate),
                 primary_read,
                 ws: options.ws,
                 web_dir: settings.web_dir.clone(),

@@ -1,6 +1,8 @@
 //! The GraphQL schema: queries over read models, history and as-of replay
 //! from the event store, subscriptions fed by the hub.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, EmptyMutation, Object, Schema, Subscription, ID};
 use chrono::{DateTime, Utc};
 use domain::Action;
@@ -28,13 +30,24 @@ pub type AppSchema = Schema<Query, EmptyMutation, Subscription>;
 /// Default and largest page size of `tickets` and `assets`.
 pub const DEFAULT_FIRST: i32 = 20;
 pub const MAX_FIRST: i32 = 100;
-/// Largest page of `ticketHistory`.
+/// Largest page of a ticket's stream (`ticketHistory`, `Ticket.history`)
+/// and of `Ticket.timeline`.
 pub const MAX_HISTORY_FIRST: i32 = 1000;
+/// The page of a ticket's stream without `first`.
+pub const DEFAULT_HISTORY_FIRST: i32 = 100;
+/// Default and largest page of `Ticket.comments`.
+pub const DEFAULT_COMMENTS_FIRST: i32 = 500;
+pub const MAX_COMMENTS_FIRST: i32 = 1000;
+/// `ticketAsOf` folds the ticket's events: this many cost one unit...
+pub const EVENTS_PER_REPLAY_COST: usize = 10;
+/// ...up to this much (the charge when the length is unknown).
+pub const MAX_REPLAY_COST: usize = 500;
 
 /// Limits every operation is checked against before it runs.
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub max_depth: usize,
+    /// The cost budget of one HTTP request (`TICKETERA_GRAPHQL_MAX_COST`).
     pub max_complexity: usize,
     pub max_directives: usize,
     /// Operations in one batched HTTP request.
@@ -66,7 +79,11 @@ pub struct SchemaData {
 pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
     let mut builder = Schema::build(Query, EmptyMutation, Subscription)
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
+        // The cost limit with its own error (the cost and the budget), and
+        // shared by a batch's operations (crate::cost).
+        .extension(crate::cost::CostLimit {
+            budget: limits.max_complexity,
+        })
         .limit_directives(limits.max_directives)
         .data(data.read)
         .data(data.history)
@@ -80,12 +97,18 @@ pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
     builder.finish()
 }
 
+/// The schema without data or limits: enough to print it or measure an
+/// operation's cost (`crate::cost::measure`), not to run one.
+pub fn bare() -> AppSchema {
+    Schema::build(Query, EmptyMutation, Subscription)
+        .extension(crate::cost::CostLimit { budget: usize::MAX })
+        .finish()
+}
+
 /// The schema in SDL, as `build` serves it (data and limits do not change
 /// the types).
 pub fn sdl() -> String {
-    Schema::build(Query, EmptyMutation, Subscription)
-        .finish()
-        .sdl()
+    bare().sdl()
 }
 
 fn position_arg(name: &str, value: Option<&str>) -> QueryResult<Option<Position>> {
@@ -137,6 +160,80 @@ fn data<'a, T: Send + Sync + 'static>(ctx: &'a Context<'_>) -> QueryResult<&'a T
 async fn resolve_ticket(ctx: &Context<'_>, id: &ID) -> QueryResult<Option<Uuid>> {
     let store = data::<TicketStore>(ctx)?;
     Ok(store.resolve_reference(id.as_str()).await?)
+}
+
+/// The rows a page of a ticket's stream may read: its `first`, or the
+/// default page.
+pub(crate) fn history_rows(first: Option<i32>) -> usize {
+    first.map_or(DEFAULT_HISTORY_FIRST, |f| f.clamp(0, MAX_HISTORY_FIRST)) as usize
+}
+
+/// A stream page's `first` (1 to `MAX_HISTORY_FIRST`, default
+/// `DEFAULT_HISTORY_FIRST`) and `after` (an event's `cursor`).
+pub(crate) fn history_args(
+    first: Option<i32>,
+    after: Option<&str>,
+) -> QueryResult<(i32, Option<u64>)> {
+    let first = first.unwrap_or(DEFAULT_HISTORY_FIRST);
+    if !(1..=MAX_HISTORY_FIRST).contains(&first) {
+        return Err(QueryError::bad_input(format!(
+            "first must be between 1 and {MAX_HISTORY_FIRST}"
+        )));
+    }
+    let after = after
+        .map(|c| {
+            c.trim().parse::<u64>().map_err(|_| {
+                QueryError::bad_input("after: not an event cursor of the ticket's history")
+            })
+        })
+        .transpose()?;
+    Ok((first, after))
+}
+
+/// A page of the ticket's stream from the event store; each event's
+/// `changes` when the query asks for them.
+pub(crate) async fn stream_page(
+    ctx: &Context<'_>,
+    uuid: Uuid,
+    first: i32,
+    after: Option<u64>,
+    reverse: bool,
+) -> QueryResult<Vec<TicketEventView>> {
+    let store = data::<TicketStore>(ctx)?;
+    let page: Vec<Arc<EventRecord>> = store
+        .history_page(uuid, after, i64::from(first), reverse)
+        .await?
+        .into_iter()
+        .map(|e| EventRecord::from_stored(e).map(Arc::new))
+        .collect::<QueryResult<_>>()?;
+    // The changes need every event up to the page's newest; a page that
+    // does not ask for them reads only itself.
+    let Some(newest) = page.iter().map(|e| e.sequence).max() else {
+        return Ok(vec![]);
+    };
+    if !ctx.look_ahead().field("changes").exists() {
+        return Ok(page
+            .into_iter()
+            .map(|r| TicketEventView::new(r, None))
+            .collect());
+    }
+    let prefix = data::<HistoryCache>(ctx)?
+        .through(store, uuid, Some(newest))
+        .await?;
+    let through = prefix.len().min(newest as usize);
+    Ok(crate::types::with_changes(&prefix[..through], page))
+}
+
+/// What folding a ticket's stream for `ticketAsOf` costs: a unit per
+/// `EVENTS_PER_REPLAY_COST` events up to `version`, at most
+/// `MAX_REPLAY_COST` (also the charge without `version`: the length is
+/// unknown before reading).
+pub(crate) fn replay_cost(version: Option<i32>) -> usize {
+    version.map_or(MAX_REPLAY_COST, |v| {
+        (v.max(0) as usize)
+            .div_ceil(EVENTS_PER_REPLAY_COST)
+            .min(MAX_REPLAY_COST)
+    })
 }
 
 pub struct Query;
@@ -207,13 +304,13 @@ impl Query {
     }
 
     /// The events of a ticket from the event store, oldest first (`reverse`:
-    /// newest first). Without `first`, every event (short histories); with
-    /// it, a page of at most `first` (1 to 1000) events: pass the `cursor`
-    /// of the page's last event as `after` for the next one. Each event's
-    /// `changes` are folded with the domain's `apply`.
+    /// newest first), a page of at most `first` (1 to 1000; without it, the
+    /// first 100) events: pass the `cursor` of the page's last event as
+    /// `after` for the next one. Each event's `changes` are folded with the
+    /// domain's `apply`.
     #[graphql(
         guard = "RoleGuard(Action::Read)",
-        complexity = "10 + first.map_or(20, |f| f.clamp(0, MAX_HISTORY_FIRST) as usize) * child_complexity"
+        complexity = "10 + history_rows(first) * child_complexity"
     )]
     async fn ticket_history(
         &self,
@@ -223,49 +320,11 @@ impl Query {
         after: Option<String>,
         reverse: Option<bool>,
     ) -> async_graphql::Result<Vec<TicketEventView>> {
-        let reverse = reverse.unwrap_or(false);
-        if first.is_some_and(|f| !(1..=MAX_HISTORY_FIRST).contains(&f)) {
-            return Err(QueryError::bad_input(format!(
-                "first must be between 1 and {MAX_HISTORY_FIRST}"
-            ))
-            .into());
-        }
-        let after = after
-            .as_deref()
-            .map(|c| {
-                c.trim().parse::<u64>().map_err(|_| {
-                    QueryError::bad_input("after: not an event cursor of ticketHistory")
-                })
-            })
-            .transpose()?;
+        let (first, after) = history_args(first, after.as_deref())?;
         let Some(uuid) = resolve_ticket(ctx, &id).await? else {
             return Ok(vec![]);
         };
-        let store = data::<TicketStore>(ctx)?;
-        let limit = first.map_or(i64::MAX, i64::from);
-        let page: Vec<std::sync::Arc<EventRecord>> = store
-            .history_page(uuid, after, limit, reverse)
-            .await
-            .map_err(QueryError::from)?
-            .into_iter()
-            .map(|e| EventRecord::from_stored(e).map(std::sync::Arc::new))
-            .collect::<QueryResult<_>>()?;
-        // The changes need every event up to the page's newest; a page that
-        // does not ask for them reads only itself.
-        let Some(newest) = page.iter().map(|e| e.sequence).max() else {
-            return Ok(vec![]);
-        };
-        if !ctx.look_ahead().field("changes").exists() {
-            return Ok(page
-                .into_iter()
-                .map(|r| TicketEventView::new(r, None))
-                .collect());
-        }
-        let prefix = data::<HistoryCache>(ctx)?
-            .through(store, uuid, Some(newest))
-            .await?;
-        let through = prefix.len().min(newest as usize);
-        Ok(crate::types::with_changes(&prefix[..through], page))
+        Ok(stream_page(ctx, uuid, first, after, reverse.unwrap_or(false)).await?)
     }
 
     /// The ticket as it was after `version` events, or after its last event
@@ -273,7 +332,7 @@ impl Query {
     /// Folded from its own events with the domain's `apply`.
     #[graphql(
         guard = "RoleGuard(Action::Read)",
-        complexity = "10 + child_complexity"
+        complexity = "10 + replay_cost(version) + child_complexity"
     )]
     async fn ticket_as_of(
         &self,

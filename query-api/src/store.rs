@@ -434,6 +434,22 @@ impl ReadModels {
         .await?)
     }
 
+    /// The first `limit` comments of the ticket (its `CommentAdded`
+    /// timeline entries), oldest first.
+    pub async fn comments(&self, ticket: Uuid, limit: i64) -> QueryResult<Vec<TimelineRow>> {
+        Ok(sqlx::query_as::<_, TimelineRow>(
+            "SELECT ticket_id, sequence, transaction_id::text AS transaction_id, global_position,
+                    event_type, actor, actor_kind, channel, at, recorded_at, summary, payload
+               FROM rm_tickets.timeline
+              WHERE ticket_id = $1 AND event_type = 'CommentAdded'
+              ORDER BY sequence LIMIT $2",
+        )
+        .bind(ticket)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// A projection's checkpoint.
     pub async fn checkpoint(&self, projection: Projection) -> QueryResult<Position> {
         let (tx, pos): (String, i64) = sqlx::query_as(&format!(

@@ -288,14 +288,16 @@ impl TicketView {
         self.last_position.map(|p| p.cursor())
     }
 
-    /// Who did what, when (oldest first).
-    #[graphql(complexity = "5 + child_complexity * 20")]
+    /// Who did what, when (oldest first): the first `first` entries (at most 1000).
+    #[graphql(
+        complexity = "5 + first.clamp(0, crate::schema::MAX_HISTORY_FIRST) as usize * child_complexity"
+    )]
     async fn timeline(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 200)] first: i32,
     ) -> async_graphql::Result<Vec<TimelineEntry>> {
-        let first = first.clamp(0, 1000);
+        let first = first.clamp(0, crate::schema::MAX_HISTORY_FIRST);
         match &self.detail {
             Detail::ReadModel => {
                 let read = ctx.data::<ReadModels>()?;
@@ -315,28 +317,33 @@ impl TicketView {
     }
 
     /// The ticket's events from the event store, oldest first (for a ticket
-    /// replayed as of a point, those up to that point).
-    #[graphql(complexity = "10 + child_complexity * 20")]
-    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketEventView>> {
-        let records: Vec<Arc<EventRecord>> = match &self.detail {
+    /// replayed as of a point, those up to that point), a page of at most
+    /// `first` (1 to 1000; without it, the first 100): pass the `cursor` of
+    /// the page's last event as `after` for the next one.
+    #[graphql(complexity = "10 + crate::schema::history_rows(first) * child_complexity")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Vec<TicketEventView>> {
+        let (first, after) = crate::schema::history_args(first, after.as_deref())?;
+        match &self.detail {
             Detail::ReadModel => {
-                let store = ctx.data::<platform::event_store::TicketStore>()?;
-                store
-                    .history(self.uuid)
-                    .await
-                    .map_err(QueryError::from)?
-                    .into_iter()
-                    .map(|e| EventRecord::from_stored(e).map(Arc::new))
-                    .collect::<QueryResult<_>>()?
+                Ok(crate::schema::stream_page(ctx, self.uuid, first, after, false).await?)
             }
             Detail::Folded { events, len, .. } => {
-                events[..*len].iter().cloned().map(Arc::new).collect()
+                // Sequences are 1, 2, 3…: the event after `after` is at index `after`.
+                let start = after
+                    .map_or(0, |a| usize::try_from(a).unwrap_or(usize::MAX))
+                    .min(*len);
+                let end = start.saturating_add(first as usize).min(*len);
+                let page: Vec<Arc<EventRecord>> =
+                    events[start..end].iter().cloned().map(Arc::new).collect();
+                // Every event up to the page's last: their changes fold in one pass.
+                Ok(with_changes(&events[..end], page))
             }
-        };
-        // Every event of the ticket up to the last: each one's changes fold
-        // in the same pass.
-        let prefix: Vec<Arc<EventRecord>> = records.clone();
-        Ok(with_changes(prefix.iter().map(|r| &**r), records))
+        }
     }
 
     /// The alerts correlated into this ticket, oldest first: the one it was
@@ -365,16 +372,29 @@ impl TicketView {
         Ok(records.iter().filter_map(AlertGroup::from_record).collect())
     }
 
-    #[graphql(complexity = "5 + child_complexity * 20")]
-    async fn comments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TicketComment>> {
+    /// The comments, oldest first: the first `first` (at most 1000).
+    #[graphql(
+        complexity = "5 + first.clamp(0, crate::schema::MAX_COMMENTS_FIRST) as usize * child_complexity"
+    )]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "crate::schema::DEFAULT_COMMENTS_FIRST")] first: i32,
+    ) -> async_graphql::Result<Vec<TicketComment>> {
+        if !(0..=crate::schema::MAX_COMMENTS_FIRST).contains(&first) {
+            return Err(QueryError::bad_input(format!(
+                "first must be between 0 and {}",
+                crate::schema::MAX_COMMENTS_FIRST
+            ))
+            .into());
+        }
         match &self.detail {
             Detail::ReadModel => {
                 let read = ctx.data::<ReadModels>()?;
                 Ok(read
-                    .timeline(self.uuid, 10_000)
+                    .comments(self.uuid, i64::from(first))
                     .await?
                     .into_iter()
-                    .filter(|r| r.event_type == "CommentAdded")
                     .map(|r| {
                         let body = r.payload.get("CommentAdded").unwrap_or(&r.payload);
                         TicketComment {
@@ -395,6 +415,7 @@ impl TicketView {
             }
             Detail::Folded { comments, .. } => Ok(comments
                 .iter()
+                .take(first as usize)
                 .map(|c| TicketComment {
                     id: Some(ID(c.id.to_string())),
                     author: c.author.clone(),

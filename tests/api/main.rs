@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod clients;
 mod event_store;
+mod graphql_limits;
 mod history_export;
 mod openapi;
 mod replica;

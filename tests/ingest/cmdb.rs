@@ -264,3 +264,57 @@ async fn csv_import_is_all_or_nothing_with_bad_rows_by_line() {
         .expect("import");
     problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
 }
+
+/// A CSV of `rows` distinct hosts (10.a.b.c/32), the header on line 1.
+fn large_csv(rows: u32) -> String {
+    let mut csv = String::from("network,hostname,owner,business_unit,criticality\n");
+    for i in 0..rows {
+        let (a, b, c) = ((i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+        csv.push_str(&format!(
+            "10.{a}.{b}.{c},host-{i},team-{},IT,HIGH\n",
+            i % 50
+        ));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn csv_import_of_100000_rows_is_linear_and_reports_a_bad_line_by_number() {
+    let app = spawn_app().await;
+    const ROWS: u32 = 100_000;
+    let bound = std::time::Duration::from_secs(120);
+
+    // One bad row deep in the file: its line (header = line 1), nothing imported.
+    let bad_line = 87_654usize;
+    let mut lines: Vec<String> = large_csv(ROWS).lines().map(str::to_string).collect();
+    lines[bad_line - 1] = "10.300.0.1,broken,,,LOW".into();
+    let bad = lines.join("\n") + "\n";
+    let res = tokio::time::timeout(bound, import(&app, &bad))
+        .await
+        .expect("the bad file is answered in time");
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(p["errors"].as_array().map(Vec::len), Some(1), "{p}");
+    assert_eq!(p["errors"][0]["line"], bad_line as i64, "{p}");
+    assert!(p["errors"][0]["reason"]
+        .as_str()
+        .expect("reason")
+        .contains("10.300.0.1"));
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, 0, "nothing of a bad file is imported");
+
+    // The whole good file: every row, in one go.
+    let res = tokio::time::timeout(bound, import(&app, &large_csv(ROWS)))
+        .await
+        .expect("100,000 rows import in time");
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["created"].as_i64(), Some(i64::from(ROWS)), "{body}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM assets")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, i64::from(ROWS));
+}
