@@ -436,18 +436,27 @@ impl ReadModels {
 
     /// The first `limit` comments of the ticket (its `CommentAdded`
     /// timeline entries), oldest first.
-    pub async fn comments(&self, ticket: Uuid, limit: i64) -> QueryResult<Vec<TimelineRow>> {
-        Ok(sqlx::query_as::<_, TimelineRow>(
-            "SELECT ticket_id, sequence, transaction_id::text AS transaction_id, global_position,
-                    event_type, actor, actor_kind, channel, at, recorded_at, summary, payload
-               FROM rm_tickets.timeline
-              WHERE ticket_id = $1 AND event_type = 'CommentAdded'
-              ORDER BY sequence LIMIT $2",
-        )
+    /// The first `limit` comments of a ticket, or its newest `limit`;
+    /// oldest first either way.
+    pub async fn comments(
+        &self,
+        ticket: Uuid,
+        limit: i64,
+        newest: bool,
+    ) -> QueryResult<Vec<TimelineRow>> {
+        let mut rows = sqlx::query_as::<_, TimelineRow>(if newest {
+            NEWEST_COMMENTS
+        } else {
+            FIRST_COMMENTS
+        })
         .bind(ticket)
         .bind(limit)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        if newest {
+            rows.reverse();
+        }
+        Ok(rows)
     }
 
     /// A projection's checkpoint.
@@ -556,6 +565,18 @@ const TOP_RULES_SINCE: &str =
   WHERE created_at >= $1 AND rule_name IS NOT NULL
   GROUP BY rule_name
   ORDER BY tickets DESC, alerts DESC, rule_name LIMIT $2";
+const FIRST_COMMENTS: &str =
+    "SELECT ticket_id, sequence, transaction_id::text AS transaction_id, global_position,
+        event_type, actor, actor_kind, channel, at, recorded_at, summary, payload
+   FROM rm_tickets.timeline
+  WHERE ticket_id = $1 AND event_type = 'CommentAdded'
+  ORDER BY sequence LIMIT $2";
+const NEWEST_COMMENTS: &str =
+    "SELECT ticket_id, sequence, transaction_id::text AS transaction_id, global_position,
+        event_type, actor, actor_kind, channel, at, recorded_at, summary, payload
+   FROM rm_tickets.timeline
+  WHERE ticket_id = $1 AND event_type = 'CommentAdded'
+  ORDER BY sequence DESC LIMIT $2";
 const ALERTS_PER_HOUR: &str = "SELECT hour, alerts FROM rm_stats.alerts_hourly
   WHERE hour >= date_trunc('hour', $1::timestamptz) AND alerts > 0 ORDER BY hour";
 const DEAD_LETTERS_PER_HOUR: &str = "SELECT date_trunc('hour', received_at) AS hour, count(*)

@@ -372,7 +372,9 @@ impl TicketView {
         Ok(records.iter().filter_map(AlertGroup::from_record).collect())
     }
 
-    /// The comments, oldest first: the first `first` (at most 1000).
+    /// The comments, oldest first: the first `first` (at most 1000), or
+    /// with `newest: true` the newest `first` (a long ticket's page shows
+    /// its latest; the older ones are in its history).
     #[graphql(
         complexity = "5 + first.clamp(0, crate::schema::MAX_COMMENTS_FIRST) as usize * child_complexity"
     )]
@@ -380,6 +382,7 @@ impl TicketView {
         &self,
         ctx: &Context<'_>,
         #[graphql(default_with = "crate::schema::DEFAULT_COMMENTS_FIRST")] first: i32,
+        #[graphql(default = false)] newest: bool,
     ) -> async_graphql::Result<Vec<TicketComment>> {
         if !(0..=crate::schema::MAX_COMMENTS_FIRST).contains(&first) {
             return Err(QueryError::bad_input(format!(
@@ -392,7 +395,7 @@ impl TicketView {
             Detail::ReadModel => {
                 let read = ctx.data::<ReadModels>()?;
                 Ok(read
-                    .comments(self.uuid, i64::from(first))
+                    .comments(self.uuid, i64::from(first), newest)
                     .await?
                     .into_iter()
                     .map(|r| {
@@ -415,6 +418,11 @@ impl TicketView {
             }
             Detail::Folded { comments, .. } => Ok(comments
                 .iter()
+                .skip(if newest {
+                    comments.len().saturating_sub(first as usize)
+                } else {
+                    0
+                })
                 .take(first as usize)
                 .map(|c| TicketComment {
                     id: Some(ID(c.id.to_string())),

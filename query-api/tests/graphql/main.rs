@@ -5,6 +5,7 @@ mod harness;
 
 mod as_of;
 mod assets;
+mod comments;
 mod dashboard;
 mod history;
 mod limits_auth;

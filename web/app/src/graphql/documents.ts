@@ -96,7 +96,8 @@ export const TicketDetailFields = graphql(`
       owner
       criticality
     }
-    comments {
+    # The newest thousand (a long ticket's older comments are in its history).
+    comments(first: 1000, newest: true) {
       id
       author
       body

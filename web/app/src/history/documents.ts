@@ -63,15 +63,16 @@ export const TicketAsOfQuery = graphql(`
 `);
 
 /**
- * The comments of the ticket as of a point. Comments only grow (schema,
- * FieldChange), so a past version's are the first `commentCount` of the live
- * ticket's: this is asked only when the live list is shorter than that.
+ * The newest comments of the ticket as of a point (as TicketDetail has
+ * them now). Comments only grow (schema, FieldChange), so a past version's
+ * are the first `commentCount` of the live ticket's: this is asked only
+ * when the live ticket's loaded comments do not hold them.
  */
 export const TicketAsOfCommentsQuery = graphql(`
   query TicketAsOfComments($id: ID!, $version: Int, $at: DateTime) {
     ticketAsOf(id: $id, version: $version, at: $at) {
       version
-      comments {
+      comments(first: 1000, newest: true) {
         id
         author
         body

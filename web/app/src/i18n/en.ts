@@ -252,6 +252,7 @@ const en: Messages = {
     comments: 'Comments',
     noComments: 'No comments.',
     commentsShown: 'Showing the {{shown}} most recent of {{total}}.',
+    olderCommentsInHistory: 'Showing the newest {{shown}} of {{total}}; the {{count}} older ones are in the timeline and the history export.',
     showMoreComments: 'Show {{count}} more',
     commentsLoading: 'Loading the comments of this version…',
     newComment: 'New comment (Markdown)',

@@ -251,6 +251,7 @@ const es = {
     comments: 'Comentarios',
     noComments: 'Sin comentarios.',
     commentsShown: 'Se muestran los {{shown}} más recientes de {{total}}.',
+    olderCommentsInHistory: 'Se muestran los {{shown}} más recientes de {{total}}; los {{count}} más antiguos están en la cronología y en la exportación del historial.',
     showMoreComments: 'Mostrar {{count}} más',
     commentsLoading: 'Cargando los comentarios de esta versión…',
     newComment: 'Nuevo comentario (Markdown)',

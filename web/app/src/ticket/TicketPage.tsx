@@ -111,15 +111,21 @@ function usePast(ticket: Ticket, asOf: AsOf) {
 
 /**
  * The comments of a past state. Comments only grow (schema: FieldChange), so
- * they are the first `commentCount` of the live ticket's, already in the
- * cache: no thousands of comments fetched and normalized on every step.
- * Only when the live list is shorter (the read model serves the first
- * 10,000 timeline entries) are they asked of ticketAsOf itself.
+ * they are the first `commentCount` of the live ticket's; the live ticket
+ * holds its newest COMMENTS_LOADED, so a past state's newest are taken from
+ * there when it holds them: no thousands of comments fetched and normalized
+ * on every step. Otherwise they are asked of ticketAsOf itself.
  */
 function usePastComments(ticket: Ticket, state: TicketStateFragment | null): Ticket['comments'] | null {
   const count = state?.commentCount ?? 0;
-  const fromLive = state !== null && ticket.comments.length >= count;
-  const prefix = useMemo(() => (fromLive ? ticket.comments.slice(0, count) : null), [fromLive, ticket.comments, count]);
+  // The live list is comments [offset, commentCount) of the ticket.
+  const offset = ticket.commentCount - ticket.comments.length;
+  const from = Math.max(0, count - COMMENTS_LOADED);
+  const fromLive = state !== null && from >= offset && count - offset <= ticket.comments.length;
+  const prefix = useMemo(
+    () => (fromLive ? ticket.comments.slice(from - offset, count - offset) : null),
+    [fromLive, ticket.comments, from, offset, count],
+  );
   const [r] = useQuery({
     query: TicketAsOfCommentsQuery,
     variables: { id: ticket.id, version: state?.version ?? null, at: null },
@@ -789,6 +795,8 @@ function Tags({
 // A long ticket has thousands of comments: the newest page is shown, older
 // ones a page more at a time.
 const COMMENTS_PAGE = 50;
+/** The newest comments a ticket page loads (documents.ts: TicketDetail). */
+const COMMENTS_LOADED = 1000;
 
 const CommentItem = memo(function CommentItem({ comment }: { comment: Ticket['comments'][number] }) {
   return (
@@ -808,16 +816,22 @@ function Comments({ ticket, canComment, exec }: { ticket: Ticket; canComment: bo
   const [body, setBody] = useState('');
   const [preview, setPreview] = useState(false);
   const [limit, setLimit] = useState(COMMENTS_PAGE);
-  const total = ticket.comments.length;
-  const first = Math.max(0, total - limit);
+  const loaded = ticket.comments.length;
+  const total = Math.max(ticket.commentCount, loaded);
+  const first = Math.max(0, loaded - limit);
   const visible = useMemo(() => ticket.comments.slice(first), [ticket.comments, first]);
   const hidden = first;
+  // Older than the newest COMMENTS_LOADED: in the history (the timeline, the export).
+  const notLoaded = total - loaded;
   return (
     <Section title={`${t('ticket.comments')} (${total})`}>
       {total === 0 ? (
         <p className="text-[0.8125rem] text-muted">{t('ticket.noComments')}</p>
       ) : (
         <>
+          {hidden === 0 && notLoaded > 0 && (
+            <p className="mb-3 text-xs text-muted">{t('ticket.olderCommentsInHistory', { count: notLoaded, shown: loaded, total })}</p>
+          )}
           {hidden > 0 && (
             <div className="mb-3 flex flex-wrap items-center gap-3 text-xs text-muted">
               <p id={`${id}-shown`}>{t('ticket.commentsShown', { shown: visible.length, total })}</p>
