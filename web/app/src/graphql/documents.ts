@@ -96,8 +96,8 @@ export const TicketDetailFields = graphql(`
       owner
       criticality
     }
-    # The newest thousand (a long ticket's older comments are in its history).
-    comments(first: 1000, newest: true) {
+    # The newest 500 (a long ticket's older comments are in its history).
+    comments(first: 500, newest: true) {
       id
       author
       body

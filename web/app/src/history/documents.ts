@@ -72,7 +72,7 @@ export const TicketAsOfCommentsQuery = graphql(`
   query TicketAsOfComments($id: ID!, $version: Int, $at: DateTime) {
     ticketAsOf(id: $id, version: $version, at: $at) {
       version
-      comments(first: 1000, newest: true) {
+      comments(first: 500, newest: true) {
         id
         author
         body

@@ -796,7 +796,7 @@ function Tags({
 // ones a page more at a time.
 const COMMENTS_PAGE = 50;
 /** The newest comments a ticket page loads (documents.ts: TicketDetail). */
-const COMMENTS_LOADED = 1000;
+const COMMENTS_LOADED = 500;
 
 const CommentItem = memo(function CommentItem({ comment }: { comment: Ticket['comments'][number] }) {
   return (
