@@ -32,18 +32,7 @@ command -v psql >/dev/null 2>&1 || { say "psql not found: install postgresql-cli
 command -v curl >/dev/null 2>&1 || { say "curl not found"; exit 1; }
 command -v python3 >/dev/null 2>&1 || { say "python3 not found"; exit 1; }
 
-target_dir="${CARGO_TARGET_DIR:-target}"
-if [ -n "${TICKETERA_BIN:-}" ]; then
-  bin="$TICKETERA_BIN"
-elif [ -x "$target_dir/release/ticketera" ]; then
-  bin="$target_dir/release/ticketera"
-else
-  bench_require_cargo
-  say "no release binary: building and using the debug one (cargo build -p ticketera)"
-  cargo build -q -p ticketera >&2
-  bin="$target_dir/debug/ticketera"
-fi
-say "binary: $bin"
+bench_binary
 bench_server
 
 work=$(mktemp -d /tmp/ticketera-bench-cmdb.XXXXXX)
