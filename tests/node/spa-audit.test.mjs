@@ -205,7 +205,7 @@ describe('auditors SPA: timeline, time travel, export', () => {
       return `${p(d.getDate())}/${p(d.getMonth() + 1)}/${d.getFullYear()} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
     }, between.toISOString());
     // Typed as a Spanish analyst reads it: day first, a 24-hour clock.
-    const field = page.getByLabel('Fecha y hora');
+    const field = page.getByLabel('Fecha y hora', { exact: true });
     assert.equal(await field.getAttribute('placeholder'), 'dd/mm/aaaa hh:mm:ss');
     await field.fill('31/02/2026 10:00');
     await page.getByRole('button', { name: 'Ver en esa fecha' }).click();
