@@ -6,6 +6,7 @@
 mod helpers;
 
 mod hashing;
+mod housekeeping;
 mod refresh;
 mod restore;
 mod throttle;
