@@ -7,6 +7,7 @@ mod helpers;
 
 mod hashing;
 mod housekeeping;
+mod log_lines;
 mod refresh;
 mod restore;
 mod throttle;
