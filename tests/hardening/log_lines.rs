@@ -29,17 +29,48 @@ impl Write for Captured {
     }
 }
 
+impl Captured {
+    /// The binary's subscriber (`platform::telemetry::subscriber`), writing here.
+    fn subscriber(&self, json: bool) -> Box<dyn tracing::Subscriber + Send + Sync> {
+        let sink = self.clone();
+        platform::telemetry::subscriber(json, EnvFilter::new("info"), move || sink.clone())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log")).into_owned()
+    }
+}
+
+const FORGED: &str = "alice\n2026-12-02T18:00:00Z  INFO ticketera: password login user=admin\r\n";
+
+#[test]
+fn a_newline_in_a_field_or_the_message_stays_on_its_line() {
+    for json in [false, true] {
+        let out = Captured::default();
+        tracing::subscriber::with_default(out.subscriber(json), || {
+            tracing::info!(user = %FORGED, "login refused");
+            tracing::info!(user = ?FORGED, "login refused");
+            tracing::warn!("refused {FORGED}");
+        });
+        let text = out.text();
+        assert_eq!(
+            text.matches('\n').count(),
+            3,
+            "three events, three lines: {text}"
+        );
+        for line in text.lines() {
+            assert!(line.contains("refused"), "a line of its own: {line:?}");
+            assert!(!line.contains('\r'), "{line:?}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_newline_in_a_jwt_header_does_not_forge_a_log_line() {
     let out = Captured::default();
-    let sink = out.clone();
     // This test's thread (and so the server's tasks on its runtime) logs
     // through the binary's subscriber, text format, into `out`.
-    let _log = tracing::subscriber::set_default(platform::telemetry::subscriber(
-        false,
-        EnvFilter::new("info"),
-        move || sink.clone(),
-    ));
+    let _log = tracing::subscriber::set_default(out.subscriber(false));
     let app = spawn_app().await;
     // `alg` unknown: the refusal quotes it, newline included.
     let header = URL_SAFE_NO_PAD
@@ -53,7 +84,7 @@ async fn a_newline_in_a_jwt_header_does_not_forge_a_log_line() {
             .expect("request");
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
-    let text = String::from_utf8_lossy(&out.0.lock().expect("log")).into_owned();
+    let text = out.text();
     let refused: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("bearer token refused"))
