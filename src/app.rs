@@ -163,6 +163,21 @@ pub fn query_router(c: &Components) -> Router {
     with_spa(router, c)
 }
 
+/// What the processes that serve the REST or webhook routes write and
+/// prune (`serve`, command-api, ingest; query-api writes none of them):
+/// the login throttle, revoked tokens, webhook ids.
+pub const EXPIRING_TABLES: &[platform::housekeeping::Expiring] = &[
+    platform::housekeeping::LOGIN_FAILURES,
+    platform::housekeeping::REVOKED_ACCESS_TOKENS,
+    ingest::webhook::SEEN_IDS,
+];
+
+/// Deletes the expired rows of [`EXPIRING_TABLES`] every `every`
+/// (`TICKETERA_PRUNE_INTERVAL_SECS`) until `shutdown`.
+pub fn spawn_housekeeping(pool: PgPool, every: std::time::Duration, shutdown: Shutdown) {
+    platform::housekeeping::spawn(pool, EXPIRING_TABLES, every, shutdown);
+}
+
 /// Serves `router` on `listener` until `shutdown` fires, then drains.
 pub async fn serve(
     listener: TcpListener,

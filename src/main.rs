@@ -148,6 +148,13 @@ async fn run(command: Cmd, mut settings: Settings) -> anyhow::Result<()> {
                     syslog.tcp
                 ))?;
             }
+            if !matches!(cmd, Cmd::QueryApi) {
+                ticketera::app::spawn_housekeeping(
+                    db.pool.clone(),
+                    std::time::Duration::from_secs(settings.prune_interval_secs),
+                    shutdown.clone(),
+                );
+            }
             let router = match cmd {
                 Cmd::QueryApi => ticketera::app::query_router(&components),
                 Cmd::Ingest => ticketera::app::ingest_router(&components),

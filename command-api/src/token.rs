@@ -313,20 +313,19 @@ async fn password_grant(
     };
     let s = &state.settings;
     let address_key = format!("addr:{address}");
-    // A name that no account can have costs the address an attempt and
-    // leaves no row of its own (nor an argon2 hash) behind.
+    // A name no account can have (the rules of user creation) is refused
+    // before the throttle is touched: it leaves no row behind (nor an argon2
+    // hash), and none of its bytes reach a key or a log line.
     let account = platform::identity::validate_username(&username)
-        .ok()
-        .map(|u| u.to_lowercase());
+        .map_err(|e| OAuthError::invalid_request(e.to_string()).because("invalid_username"))?
+        .to_lowercase();
     // The account is counted per address: failures from one address never
     // lock the account's owner out from another.
-    let mut keys = vec![(address_key.clone(), s.login_max_failures_per_address)];
-    if let Some(account) = &account {
-        keys.push((
-            format!("user:{account}|{address_key}"),
-            s.login_max_failures_per_account,
-        ));
-    }
+    let account_key = format!("user:{account}|{address_key}");
+    let keys = [
+        (address_key.clone(), s.login_max_failures_per_address),
+        (account_key.clone(), s.login_max_failures_per_account),
+    ];
     // Counted first, then decided: parallel guesses cannot all pass.
     if let Some(wait) = state
         .identity
@@ -345,14 +344,11 @@ async fn password_grant(
             )
         });
     }
-    let check = match &account {
-        Some(account) => state
-            .identity
-            .authenticate_password(account, &password)
-            .await
-            .map_err(ApiError::from)?,
-        None => PasswordCheck::Invalid,
-    };
+    let check = state
+        .identity
+        .authenticate_password(&account, &password)
+        .await
+        .map_err(ApiError::from)?;
     let user = match check {
         PasswordCheck::Valid(user) => user,
         PasswordCheck::Disabled(user) => {
@@ -371,13 +367,11 @@ async fn password_grant(
                 .because("invalid_credentials"));
         }
     };
-    if let Some((account_key, _)) = keys.get(1) {
-        state
-            .identity
-            .attempt_succeeded(account_key, &address_key)
-            .await
-            .map_err(ApiError::from)?;
-    }
+    state
+        .identity
+        .attempt_succeeded(&account_key, &address_key)
+        .await
+        .map_err(ApiError::from)?;
     let (access, _) = state
         .keys
         .issue(&user.username, ActorKind::User, &[user.role])

@@ -1,8 +1,9 @@
 //! `POST /api/v1/integrations/webhook`: FortiSIEM incidents as XML or JSON
 //! (README.md, "HTTP"; docs/ingest.md). Bearer token of a role that may raise alerts; optional
 //! Standard Webhooks signature (HMAC-SHA256 over `id.timestamp.body`, secret
-//! `whsec_<base64>`) with a replay window; body limit; XML with a DTD is
-//! refused before anything is expanded. Answers `202` with the outcome.
+//! `whsec_<base64>`) with a replay window, in which each `webhook-id` is
+//! taken once (a replay is `409 replayed_webhook`); body limit; XML with a
+//! DTD is refused before anything is expanded. Answers `202` with the outcome.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use base64::Engine;
 use domain::Action;
 use hmac::{Hmac, Mac};
 use platform::event_store::Channel;
+use platform::housekeeping::Expiring;
 use platform::http::ApiError;
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
@@ -31,6 +33,33 @@ use platform::http::Principal;
 
 /// How long a webhook call waits for its alert to reach a ticket.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Longest `webhook-id` taken (Standard Webhooks ids are `msg_` and a few
+/// dozen characters); each is a row for the replay window.
+const WEBHOOK_ID_MAX: usize = 256;
+
+/// Latest `webhook-timestamp` that is a time at all (9999-12-31T23:59:59Z);
+/// with it and 0 as bounds no arithmetic on a timestamp can overflow.
+const TIMESTAMP_MAX: i64 = 253_402_300_799;
+
+/// Takes a signed call's id for its window: a row, unless one is there and
+/// not expired yet (then no row comes back: a replay). Several instances
+/// behind a load balancer share it.
+const TAKE_ID: &str = "INSERT INTO webhook_ids (id, expires_at) VALUES ($1, to_timestamp($2))
+ON CONFLICT (id) DO UPDATE SET expires_at = EXCLUDED.expires_at
+  WHERE webhook_ids.expires_at < now()
+RETURNING id";
+
+/// Gives an id back when its call was not taken after all (the sender
+/// retries with the same id).
+const GIVE_BACK_ID: &str = "DELETE FROM webhook_ids WHERE id = $1";
+
+/// The ids of signed calls, each kept until its timestamp leaves the
+/// window (after which a replay is stale anyway).
+pub const SEEN_IDS: Expiring = Expiring {
+    table: "webhook_ids",
+    delete: "DELETE FROM webhook_ids WHERE expires_at < now()",
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BodyKind {
@@ -81,6 +110,14 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// A call whose signature holds: its id, and until when (seconds since the
+/// epoch) a replay of it would still be in the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCall {
+    pub id: String,
+    pub replayable_until: i64,
+}
+
 /// Checks the Standard Webhooks headers against the secret.
 pub fn verify_signature(
     key: &[u8],
@@ -88,7 +125,7 @@ pub fn verify_signature(
     body: &[u8],
     tolerance_secs: i64,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<SignedCall, ApiError> {
     let h = |name: &str| {
         headers
             .get(name)
@@ -106,10 +143,24 @@ pub fn verify_signature(
             "webhook-id, webhook-timestamp and webhook-signature are required",
         ));
     };
-    let ts: i64 = ts
-        .parse()
-        .map_err(|_| unauthorized("invalid_signature", "webhook-timestamp is not a number"))?;
-    if (now - ts).abs() > tolerance_secs {
+    if id.len() > WEBHOOK_ID_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_webhook_id",
+            format!("webhook-id is longer than {WEBHOOK_ID_MAX} bytes"),
+        ));
+    }
+    let ts = ts
+        .parse::<i64>()
+        .ok()
+        .filter(|ts| (0..=TIMESTAMP_MAX).contains(ts))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_timestamp",
+                "webhook-timestamp must be whole seconds since the epoch (0 to 253402300799)",
+            )
+        })?;
+    let tolerance = u64::try_from(tolerance_secs).unwrap_or(0);
+    if now.abs_diff(ts) > tolerance {
         return Err(unauthorized(
             "stale_timestamp",
             "webhook-timestamp is outside the accepted window",
@@ -132,7 +183,10 @@ pub fn verify_signature(
                 .is_ok_and(|sig| mac.clone().verify_slice(&sig).is_ok())
         });
     if ok {
-        Ok(())
+        Ok(SignedCall {
+            id: id.to_string(),
+            replayable_until: ts.saturating_add(tolerance_secs.max(0)),
+        })
     } else {
         Err(unauthorized(
             "invalid_signature",
@@ -175,8 +229,9 @@ pub struct WebhookAnswer {
         ("webhook-timestamp" = Option<String>, Header, description = "Seconds since the epoch"),
         ("webhook-signature" = Option<String>, Header, description = "v1,<base64 HMAC-SHA256 of id.timestamp.body>"),
     ),
-    responses((status = 202, body = WebhookAnswer), (status = 400, description = "Malformed or DTD-carrying XML (dead-lettered)"),
-        (status = 401, description = "No valid token, or a wrong or stale signature"), (status = 403), (status = 413), (status = 415)),
+    responses((status = 202, body = WebhookAnswer), (status = 400, description = "Malformed or DTD-carrying XML (dead-lettered), or a webhook-timestamp that is no time (invalid_timestamp)"),
+        (status = 401, description = "No valid token, or a wrong or stale signature"), (status = 403),
+        (status = 409, description = "A webhook-id already taken within the replay window (replayed_webhook)"), (status = 413), (status = 415)),
     security(("bearer" = [])))]
 pub async fn webhook(
     State(ingest): State<Ingest>,
@@ -199,21 +254,70 @@ pub async fn webhook(
     let kind = body_kind(&parts.headers)?;
     let settings = &ingest.settings;
     let bytes = read_limited(&parts.headers, body, settings.webhook_body_limit_bytes).await?;
-    if let Some(secret) = &settings.webhook_secret {
-        let key = secret_key(secret.expose_secret());
-        verify_signature(
-            &key,
-            &parts.headers,
-            &bytes,
-            settings.webhook_tolerance_secs,
-            chrono::Utc::now().timestamp(),
-        )?;
+    let signed = match &settings.webhook_secret {
+        Some(secret) => {
+            let key = secret_key(secret.expose_secret());
+            let call = verify_signature(
+                &key,
+                &parts.headers,
+                &bytes,
+                settings.webhook_tolerance_secs,
+                chrono::Utc::now().timestamp(),
+            )?;
+            take_id(&ingest, &call).await?;
+            Some(call)
+        }
+        None => None,
+    };
+    let answered = take(&ingest, &caller, peer, kind, &bytes).await;
+    if let (Err(_), Some(call)) = (&answered, &signed) {
+        // Not taken: the sender may retry with the same id.
+        if let Err(e) = sqlx::query(GIVE_BACK_ID)
+            .bind(&call.id)
+            .execute(&ingest.pool)
+            .await
+        {
+            tracing::warn!(error = %e, "webhook id not given back; a retry with it is refused until it expires");
+        }
     }
+    answered
+}
+
+/// Takes the call's id for the replay window, or refuses a replay.
+async fn take_id(ingest: &Ingest, call: &SignedCall) -> Result<(), ApiError> {
+    let taken: Option<String> = sqlx::query_scalar(TAKE_ID)
+        .bind(&call.id)
+        .bind(call.replayable_until as f64)
+        .fetch_optional(&ingest.pool)
+        .await
+        .map_err(ApiError::internal)?;
+    if taken.is_none() {
+        // Refused before it is received, as a bad signature is: the
+        // accounting identity of /metrics does not see it.
+        ::metrics::counter!("ticketera_ingest_webhook_replays_total").increment(1);
+        tracing::info!(webhook_id = ?call.id, "webhook replay refused");
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "replayed_webhook",
+            "this webhook-id was already taken within the replay window",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses, decides and correlates one incident; the answer of the call.
+async fn take(
+    ingest: &Ingest,
+    caller: &Principal,
+    peer: Option<String>,
+    kind: BodyKind,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
     let m = metrics();
     m.received(Transport::Webhook, 1);
     let parsed = match kind {
-        BodyKind::Xml => fortisiem::parse_xml(&bytes),
-        BodyKind::Json => fortisiem::parse_json(&bytes),
+        BodyKind::Xml => fortisiem::parse_xml(bytes),
+        BodyKind::Json => fortisiem::parse_json(bytes),
     };
     let mut event = match parsed {
         Ok(e) => e,
@@ -225,18 +329,18 @@ pub async fn webhook(
             let reason = sanitize_reason(&e.to_string());
             if let Err(err) = ingest
                 .dead_letters
-                .store(Transport::Webhook, peer, &reason, &bytes)
+                .store(Transport::Webhook, peer, &reason, bytes)
                 .await
             {
                 tracing::error!(error = %err, "webhook dead letter not stored");
             }
-            tracing::info!(principal = %caller.name, %reason, "webhook body refused");
+            tracing::info!(principal = %caller.name, ?reason, "webhook body refused");
             return Err(ApiError::bad_request("malformed_body", reason));
         }
     };
     m.parsed(1);
     if event.raw.is_empty() {
-        event.raw = clean(&String::from_utf8_lossy(&bytes))
+        event.raw = clean(&String::from_utf8_lossy(bytes))
             .chars()
             .take(RAW_MAX_CHARS)
             .collect();
@@ -294,5 +398,30 @@ mod tests {
             Some(StatusCode::UNAUTHORIZED)
         );
         assert!(verify_signature(&key, &headers, b"{}", 300, 1614265330).is_err());
+        let call = verify_signature(&key, &headers, body, 300, 1614265330).expect("signed");
+        assert_eq!(call.id, "msg_p5jXN8AQM9LWM0D4loKWxJek");
+        assert_eq!(call.replayable_until, 1614265330 + 300);
+    }
+
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_refused_without_overflow() {
+        let key = secret_key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        for ts in [i64::MIN, -1, i64::MAX, TIMESTAMP_MAX + 1] {
+            let mut headers = HeaderMap::new();
+            headers.insert("webhook-id", "msg_1".parse().expect("h"));
+            headers.insert("webhook-timestamp", ts.to_string().parse().expect("h"));
+            headers.insert(
+                "webhook-signature",
+                sign(&key, "msg_1", ts, b"{}").parse().expect("h"),
+            );
+            for now in [0, 1_614_265_330, i64::MAX, i64::MIN] {
+                let e = verify_signature(&key, &headers, b"{}", i64::MAX, now).err();
+                assert_eq!(
+                    e.map(|e| e.status()),
+                    Some(StatusCode::BAD_REQUEST),
+                    "{ts} at {now}"
+                );
+            }
+        }
     }
 }

@@ -76,6 +76,11 @@ pub struct Settings {
     pub login_max_failures_per_account: i32,
     /// `TICKETERA_LOGIN_MAX_FAILURES_PER_ADDRESS`, default 20 per 15 minutes.
     pub login_max_failures_per_address: i32,
+    /// `TICKETERA_PRUNE_INTERVAL_SECS` [300]: how often each service deletes
+    /// the expired rows of the tables it writes (`housekeeping`: login
+    /// throttle windows and revoked tokens in command-api, webhook ids in
+    /// ingest). At least 1.
+    pub prune_interval_secs: u64,
     /// `TICKETERA_WEB_DIR`: the built SPA, default `web/dist`.
     pub web_dir: PathBuf,
     /// `TICKETERA_GRAPHQL_INTROSPECTION`: GraphQL introspection, off by default.
@@ -482,6 +487,15 @@ impl Settings {
                 "TICKETERA_LOGIN_MAX_FAILURES_PER_ADDRESS",
                 20i32,
             )?,
+            prune_interval_secs: match parsed("TICKETERA_PRUNE_INTERVAL_SECS", 300u64)? {
+                0 => {
+                    return Err(ConfigError {
+                        name: "TICKETERA_PRUNE_INTERVAL_SECS",
+                        reason: "must be at least 1".into(),
+                    })
+                }
+                n => n,
+            },
             web_dir: var("TICKETERA_WEB_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("web/dist")),
@@ -525,6 +539,7 @@ impl Settings {
             log_json: false,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,
+            prune_interval_secs: 300,
             web_dir: PathBuf::from("web/dist"),
             graphql_introspection: false,
             graphql_ws_init_timeout_secs: 10,

@@ -18,7 +18,7 @@ pub const USERNAME_MAX: usize = 64;
 pub const PASSWORD_MIN: usize = 12;
 pub const PASSWORD_MAX: usize = 1024;
 /// Window over which failed logins are counted.
-const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 
 /// One attempt more on each key ($1), a window ($2 seconds) restarting when
 /// it is over; the counts after, with their window's age in seconds.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod event_store;
 pub mod feed;
+pub mod housekeeping;
 pub mod http;
 pub mod identity;
 pub mod local_pg;

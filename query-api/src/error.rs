@@ -74,9 +74,9 @@ impl From<QueryError> for async_graphql::Error {
     fn from(e: QueryError) -> Self {
         match &e {
             QueryError::Unavailable(detail) => {
-                tracing::error!(%detail, "query dependency unavailable")
+                tracing::error!(?detail, "query dependency unavailable")
             }
-            QueryError::Internal(detail) => tracing::error!(%detail, "query failed"),
+            QueryError::Internal(detail) => tracing::error!(?detail, "query failed"),
             _ => {}
         }
         let code = e.code();

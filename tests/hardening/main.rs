@@ -6,6 +6,8 @@
 mod helpers;
 
 mod hashing;
+mod housekeeping;
+mod log_lines;
 mod refresh;
 mod restore;
 mod throttle;

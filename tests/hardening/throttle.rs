@@ -146,3 +146,57 @@ async fn events_record_the_client_address_the_gateway_saw() {
     .expect("metadata");
     assert_eq!(addr.as_deref(), Some("203.0.113.7"));
 }
+
+/// A name no account can have (too long, control characters, empty) is a
+/// 400 `invalid_request` before the throttle is touched: no row is made
+/// for it, and the address is not charged.
+#[tokio::test]
+async fn an_absurd_username_is_refused_before_the_throttle() {
+    let app =
+        spawn_app_with(|s| s.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")]).await;
+    let long = "a".repeat(10 * 1024);
+    for name in [
+        long.as_str(),
+        "admin\nINFO forged",
+        "admin\u{0}",
+        "ad min",
+        "",
+    ] {
+        let res = app
+            .client
+            .post(app.url("/api/v1/auth/token"))
+            .header("x-forwarded-for", "203.0.113.50")
+            .form(&[
+                ("grant_type", "password"),
+                ("username", name),
+                ("password", "whatever-password"),
+            ])
+            .send()
+            .await
+            .expect("token request");
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{name:?}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(body["error"], "invalid_request", "{body}");
+        assert_eq!(body["reason"], "invalid_username", "{body}");
+    }
+    // (The test kit's admin sign-in left its own, from 127.0.0.1.)
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM login_failures WHERE key LIKE '%203.0.113.50'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .expect("count")
+    };
+    assert_eq!(
+        rows().await,
+        0,
+        "no throttle row for names no account can have"
+    );
+    // A well-formed name is still counted (unknown or not).
+    assert_eq!(
+        login_from(&app, "203.0.113.50", "no-such-user", "whatever-password").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(rows().await, 2, "the address and the account at it");
+}

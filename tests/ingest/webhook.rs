@@ -44,9 +44,21 @@ fn signed(
     body: &[u8],
     timestamp: i64,
 ) -> reqwest::RequestBuilder {
-    let key = ingest::webhook::secret_key(SECRET);
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
-    let sig = ingest::webhook::sign(&key, &id, timestamp, body);
+    signed_as(app, token, content_type, body, timestamp, &id)
+}
+
+/// A call signed with the given `webhook-id`.
+fn signed_as(
+    app: &TestApp,
+    token: &str,
+    content_type: &str,
+    body: &[u8],
+    timestamp: i64,
+    id: &str,
+) -> reqwest::RequestBuilder {
+    let key = ingest::webhook::secret_key(SECRET);
+    let sig = ingest::webhook::sign(&key, id, timestamp, body);
     app.request(Method::POST, PATH, token)
         .header("content-type", content_type)
         .header("webhook-id", id)
@@ -330,4 +342,117 @@ async fn an_incident_is_one_ticket_for_good() {
         .filter_map(|a| a["ticket_id"].as_str())
         .collect();
     assert_eq!((opened, ids.len()), (1, 1), "{answers:?}");
+}
+
+/// A signed call's `webhook-id` is taken once within the window: its
+/// replay (same id, timestamp, body and signature) is `409
+/// replayed_webhook` and touches nothing; a call that was not taken (a
+/// malformed body) gives its id back for the sender's retry.
+#[tokio::test]
+async fn a_replayed_webhook_id_is_refused_within_the_window() {
+    let app = spawn_app_with(|s| s.ingest.webhook_secret = Some(SECRET.to_string().into())).await;
+    let siem = integration_token(&app).await;
+    let xml = sample("fortisiem-incident.xml");
+    let now = chrono::Utc::now().timestamp();
+
+    let res = signed_as(&app, &siem, "application/xml", &xml, now, "msg_replayed")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&app.pool)
+            .await
+            .expect("events")
+    };
+    let before = events().await;
+    let res = signed_as(&app, &siem, "application/xml", &xml, now, "msg_replayed")
+        .send()
+        .await
+        .expect("send");
+    let p = problem(res, StatusCode::CONFLICT).await;
+    assert_eq!(p["code"], "replayed_webhook");
+    assert_eq!(events().await, before, "the replay touched no ticket");
+    let kept: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_ids WHERE id = 'msg_replayed' AND expires_at > now()",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("ids");
+    assert_eq!(kept, 1, "remembered in the database, for every instance");
+
+    // Not taken: the same id may come again, and is taken then.
+    let res = signed_as(
+        &app,
+        &siem,
+        "application/json",
+        b"{\"incidentId\": ",
+        now,
+        "msg_retried",
+    )
+    .send()
+    .await
+    .expect("send");
+    problem(res, StatusCode::BAD_REQUEST).await;
+    let res = signed_as(&app, &siem, "application/xml", &xml, now, "msg_retried")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+}
+
+/// A `webhook-timestamp` that is no time (negative, past year 9999, not a
+/// number) is a 400 `invalid_timestamp`, never an overflow: before, i64::MIN
+/// overflowed `now - ts` (a panic, answered 500).
+#[tokio::test]
+async fn a_timestamp_that_is_no_time_is_a_400() {
+    let app = spawn_app_with(|s| s.ingest.webhook_secret = Some(SECRET.to_string().into())).await;
+    let siem = integration_token(&app).await;
+    let xml = sample("fortisiem-incident.xml");
+    for ts in [i64::MIN, -1, i64::MAX, 253_402_300_800] {
+        let res = signed(&app, &siem, "application/xml", &xml, ts)
+            .send()
+            .await
+            .expect("send");
+        let p = problem(res, StatusCode::BAD_REQUEST).await;
+        assert_eq!(p["code"], "invalid_timestamp", "{ts}");
+    }
+    for ts in ["1e9", "99999999999999999999", "", "now"] {
+        let res = app
+            .request(Method::POST, PATH, &siem)
+            .header("content-type", "application/xml")
+            .header("webhook-id", "msg_ts")
+            .header("webhook-timestamp", ts)
+            .header("webhook-signature", "v1,bm90IHRoZSBzaWduYXR1cmU=")
+            .body(xml.clone())
+            .send()
+            .await
+            .expect("send");
+        let status = res.status();
+        let p: Value = res.json().await.expect("problem");
+        // An empty header is a missing one (401 signature_required).
+        if ts.is_empty() {
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        } else {
+            assert_eq!(
+                (status, p["code"].clone()),
+                (StatusCode::BAD_REQUEST, json!("invalid_timestamp")),
+                "{ts}"
+            );
+        }
+    }
+    let res = signed_as(
+        &app,
+        &siem,
+        "application/xml",
+        &xml,
+        chrono::Utc::now().timestamp(),
+        &"m".repeat(300),
+    )
+    .send()
+    .await
+    .expect("send");
+    let p = problem(res, StatusCode::BAD_REQUEST).await;
+    assert_eq!(p["code"], "invalid_webhook_id");
 }

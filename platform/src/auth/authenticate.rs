@@ -37,7 +37,7 @@ pub async fn verify(keys: &TokenKeys, token: &str) -> Result<Claims, AuthError> 
     match keys.verify(token).await {
         Ok(claims) => Ok(claims),
         Err(TokenError::Invalid(reason)) => {
-            tracing::info!(%reason, "bearer token refused");
+            tracing::info!(?reason, "bearer token refused");
             Err(AuthError::Refused(reason))
         }
         Err(e) => Err(AuthError::Unavailable(e.to_string())),

@@ -85,7 +85,7 @@ impl ApiError {
         }
     }
     pub fn unavailable(detail: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %detail, "dependency unavailable");
+        tracing::error!(error = ?detail.to_string(), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -134,7 +134,7 @@ impl IntoResponse for ApiError {
                 Some(retry_after_secs.max(1)),
             ),
             ApiError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(?cause, "internal error");
                 ("internal", None, None, None)
             }
         };

@@ -79,11 +79,13 @@ describe('session', () => {
       json(400, { error: 'invalid_grant', error_description: 'bad', reason: 'invalid_credentials' }),
       json(400, { error: 'invalid_grant', error_description: 'disabled', reason: 'account_disabled' }),
       json(429, { error: 'slow_down' }, { 'Retry-After': '42' }),
+      json(400, { error: 'invalid_request', error_description: 'username: …', reason: 'invalid_username' }),
     ];
     const { s } = setup(() => answers.shift()!);
     expect(await s.signIn('ana', 'x')).toEqual({ ok: false, error: 'invalid_credentials' });
     expect(await s.signIn('ana', 'x')).toEqual({ ok: false, error: 'account_disabled' });
     expect(await s.signIn('ana', 'x')).toEqual({ ok: false, error: 'throttled', retryAfter: 42 });
+    expect(await s.signIn('an a', 'x')).toEqual({ ok: false, error: 'invalid_credentials' });
     expect(s.current.status).not.toBe('signedIn');
   });
 

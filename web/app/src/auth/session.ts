@@ -181,7 +181,14 @@ export class Session {
       // not JSON
     }
     if (body.reason === 'account_disabled') return { ok: false, error: 'account_disabled' };
-    if (body.reason === 'invalid_credentials' || body.error === 'invalid_grant' || res.status === 401) {
+    // A name no account can have (400 invalid_username, refused before the
+    // throttle) reads to the person like any wrong name.
+    if (
+      body.reason === 'invalid_credentials' ||
+      body.reason === 'invalid_username' ||
+      body.error === 'invalid_grant' ||
+      res.status === 401
+    ) {
       return { ok: false, error: 'invalid_credentials' };
     }
     return { ok: false, error: 'other', detail: body.error_description ?? `HTTP ${res.status}` };
