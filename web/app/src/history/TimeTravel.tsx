@@ -2,13 +2,14 @@
 // date-time picker) and, when the page shows the past, the banner saying so
 // and the diff against now. The state lives in the URL (asOf.ts).
 import { Link, useNavigate } from '@tanstack/react-router';
-import { useId, useRef, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import type { TFunction } from 'i18next';
 import { asOfSearch, fromLocalInput, toLocalInput, type AsOf } from './asOf';
 import { datePattern, dateTimePlaceholder, formatLocalDateTime, parseLocalDateTime } from '../queue/dateText';
 import { diffTickets, type Comparable, type DiffField, type DiffValue } from './diff';
 import { formatInstant } from './format';
+import { CalendarButton } from '../ui/CalendarButton';
 
 interface Props {
   number: string;
@@ -29,10 +30,12 @@ export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
   // <input type="datetime-local">: Chromium draws that in its own locale
   // (mm/dd and AM/PM in an English browser under a Spanish UI; dateText.ts).
   const pattern = datePattern(i18n.language);
-  const initial = asOf.kind === 'past' && asOf.at ? asOf.at : shownAt;
-  const [when, setWhen] = useState(() => formatLocalDateTime(initial, pattern));
+  // The field shows the point on screen; a draft belongs to the point (and
+  // language) it was typed over, so a step shows the new point.
+  const shownText = formatLocalDateTime(asOf.kind === 'past' && asOf.at ? asOf.at : shownAt, pattern);
+  const [draft, setDraft] = useState<{ text: string; from: string } | null>(null);
+  const text = draft && draft.from === `${shownText}|${i18n.language}` ? draft.text : shownText;
   const [whenError, setWhenError] = useState<string | null>(null);
-  const picker = useRef<HTMLInputElement>(null);
 
   const travelTo = (at: string) =>
     void navigate({ to: '/tickets/$number', params: { number }, search: asOfSearch({ kind: 'past', version: null, at }) });
@@ -46,16 +49,17 @@ export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
 
   function pick(e: FormEvent) {
     e.preventDefault();
-    if (!when.trim()) {
+    if (!text.trim()) {
       setWhenError(t('history.travel.emptyAt'));
       return;
     }
-    const at = parseLocalDateTime(when, pattern);
+    const at = parseLocalDateTime(text, pattern);
     if (at === null || at === 'invalid') {
-      setWhenError(t('history.travel.typedAt', { value: when, pattern: dateTimePlaceholder(pattern) }));
+      setWhenError(t('history.travel.typedAt', { value: text, pattern: dateTimePlaceholder(pattern) }));
       return;
     }
     setWhenError(null);
+    setDraft(null);
     travelTo(at);
   }
 
@@ -108,44 +112,25 @@ export function TimeTravel({ number, asOf, latest, shown, shownAt }: Props) {
                 lang={i18n.language}
                 className="input w-48 pr-8 tabular-nums"
                 placeholder={dateTimePlaceholder(pattern)}
-                value={when}
+                value={text}
                 aria-invalid={whenError !== null}
                 aria-describedby={whenError ? `${id}-err` : undefined}
                 onChange={(e) => {
-                  setWhen(e.target.value);
+                  setDraft({ text: e.target.value, from: `${shownText}|${i18n.language}` });
                   setWhenError(null);
                 }}
               />
-              <button
-                type="button"
-                className="btn btn-ghost absolute right-1 !h-[24px] !w-[24px] justify-center !p-0 text-muted"
-                aria-label={t('history.travel.pickAt')}
-                title={t('history.travel.pickAt')}
-                onClick={() => {
-                  const p = picker.current;
-                  if (!p) return;
-                  const at = parseLocalDateTime(when, pattern);
-                  p.value = typeof at === 'string' && at !== 'invalid' ? toLocalInput(at) : toLocalInput(shownAt);
-                  if (typeof p.showPicker === 'function') p.showPicker();
+              <CalendarButton
+                kind="datetime-local"
+                label={t('history.travel.pickAt')}
+                value={() => {
+                  const at = parseLocalDateTime(text, pattern);
+                  return toLocalInput(at !== null && at !== 'invalid' ? at : shownAt);
                 }}
-              >
-                <svg aria-hidden="true" viewBox="0 0 16 16" className="size-3.5 fill-none stroke-current" strokeWidth="1.5">
-                  <rect x="2" y="3" width="12" height="11" rx="1.5" />
-                  <path d="M2 6.5h12M5.5 1.5v3M10.5 1.5v3" />
-                </svg>
-              </button>
-              {/* The browser's calendar (what it draws in the field is not used). */}
-              <input
-                ref={picker}
-                type="datetime-local"
-                step={1}
-                tabIndex={-1}
-                aria-hidden="true"
-                className="pointer-events-none absolute bottom-0 right-0 h-px w-px opacity-0"
-                onChange={(e) => {
-                  const at = fromLocalInput(e.target.value);
+                onPick={(value) => {
+                  const at = fromLocalInput(value);
                   if (!at) return;
-                  setWhen(formatLocalDateTime(at, pattern));
+                  setDraft(null);
                   setWhenError(null);
                   travelTo(at);
                 }}
