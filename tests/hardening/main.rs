@@ -5,6 +5,11 @@
 #[path = "../api/helpers.rs"]
 mod helpers;
 
+#[allow(dead_code)]
+#[path = "../ingest/process.rs"]
+mod process;
+
+mod faults;
 mod hashing;
 mod housekeeping;
 mod log_lines;
