@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::event::TicketEvent;
-use crate::ticket::Ticket;
+use crate::ticket::{Comment, Ticket};
 
 /// The visible fields of a ticket, in the order a ticket page shows them.
 pub const FIELDS: &[&str] = &[
@@ -104,7 +104,7 @@ impl Ticket {
         let comments_before = self.comments.len();
         self.apply(event.clone());
         let after = fields_but_comments(self);
-        let came = self.comments.get(comments_before..).unwrap_or_default();
+        let came: Vec<&Comment> = self.comments.since(comments_before).collect();
         FIELDS
             .iter()
             .filter_map(|field| {
@@ -115,7 +115,7 @@ impl Ticket {
                     return Some(FieldChange {
                         field,
                         before: Value::Array(vec![]),
-                        after: serde_json::to_value(came).unwrap_or(Value::Null),
+                        after: serde_json::to_value(&came).unwrap_or(Value::Null),
                     });
                 }
                 let old = before.get(*field).unwrap_or(&Value::Null);

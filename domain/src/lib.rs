@@ -6,6 +6,7 @@
 
 pub mod changes;
 pub mod command;
+pub mod comments;
 pub mod describe;
 pub mod error;
 pub mod event;
@@ -17,6 +18,7 @@ pub mod values;
 
 pub use changes::FieldChange;
 pub use command::{Actor, ActorKind, Command, TicketCommand};
+pub use comments::Comments;
 pub use error::{ErrorKind, TicketError};
 pub use event::TicketEvent;
 pub use permissions::{permits, Action};

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::command::{AlertOrigin, Command, TicketCommand};
+use crate::comments::Comments;
 use crate::error::TicketError;
 use crate::event::TicketEvent;
 use crate::services::TicketServices;
@@ -52,7 +53,7 @@ pub struct Ticket {
     pub assignee: Option<String>,
     pub tags: BTreeSet<String>,
     pub observables: Vec<Observable>,
-    pub comments: Vec<Comment>,
+    pub comments: Comments,
     pub alert_count: u64,
     pub first_seen: Option<DateTime<Utc>>,
     pub last_seen: Option<DateTime<Utc>>,

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use domain::ticket::Comment as DomainComment;
 use platform::position::Position;
 use serde_json::Value;
 use uuid::Uuid;
@@ -222,7 +221,7 @@ enum Detail {
         /// The ticket's stream (maybe longer: `len` of it is this state's).
         events: Arc<Vec<EventRecord>>,
         len: usize,
-        comments: Vec<DomainComment>,
+        comments: domain::Comments,
     },
 }
 
@@ -417,8 +416,7 @@ impl TicketView {
                     .collect())
             }
             Detail::Folded { comments, .. } => Ok(comments
-                .iter()
-                .skip(if newest {
+                .since(if newest {
                     comments.len().saturating_sub(first as usize)
                 } else {
                     0
