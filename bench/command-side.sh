@@ -4,28 +4,23 @@
 #   bash bench/command-side.sh [extra ticketera-bench arguments, e.g. --duration 30]
 #
 # Builds `ticketera` and `ticketera-bench` (one release build), creates a fresh
-# database bench_<random> on $BENCH_DATABASE_SERVER (default
-# postgres://postgres@127.0.0.1:5432, a superuser: the benchmark issues
-# CHECKPOINT), starts `ticketera serve` on it on a free port, and runs the
-# benchmark, which waits for /readyz, measures and prints every figure and
-# comparison (it runs pgbench itself, against the same database). Then stops
-# the server (SIGTERM) and drops the database.
+# database bench_<random> on a private PostgreSQL cluster (bench/lib.sh; or on
+# $BENCH_DATABASE_SERVER when set, a superuser: the benchmark issues
+# CHECKPOINT), starts `ticketera serve` on it on a free port (command API,
+# query API and projector in one process, logging at its default level), and
+# runs the benchmark, which waits for /readyz, measures and prints every
+# figure and comparison. It runs pgbench itself, against the same database,
+# with the same client count and duration as the HTTP run, and only once the
+# projector has caught up with every ticket opened before (so pgbench does
+# not share the machine with the projector's backlog). Then stops the server
+# (SIGTERM), drops the database and stops the private cluster.
 #
 # Installs what is missing: pgbench and psql (Debian's postgresql-client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '==> %s\n' "$*" >&2; }
-
-server="${BENCH_DATABASE_SERVER:-postgres://postgres@127.0.0.1:5432}"
-server="${server%/}"
-
-# --- what it needs ----------------------------------------------------------
-if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
-  # shellcheck disable=SC1091
-  . "$HOME/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || { say "cargo not found: install the Rust toolchain (https://rustup.rs)"; exit 1; }
+. bench/lib.sh
+bench_require_cargo
 if ! command -v pgbench >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
   say "pgbench or psql missing: installing Debian's postgresql-client"
   as_root=()
@@ -36,22 +31,19 @@ fi
 pgbench_bin=$(command -v pgbench)
 say "using $pgbench_bin ($("$pgbench_bin" --version))"
 
-psql "$server/postgres" -Atqc 'select 1' >/dev/null 2>&1 || {
-  say "no PostgreSQL reachable at $server (set BENCH_DATABASE_SERVER)"; exit 1; }
-
-# --- build ------------------------------------------------------------------
 if command -v git >/dev/null 2>&1 && git rev-parse --git-dir >/dev/null 2>&1; then
   dirty=""
   [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || dirty=" (plus uncommitted changes)"
   say "source: commit $(git rev-parse --short HEAD)$dirty"
 fi
-say "PostgreSQL at $server: $(psql "$server/postgres" -Atqc 'show server_version') (ssl=$(psql "$server/postgres" -Atqc 'show ssl'), synchronous_commit=$(psql "$server/postgres" -Atqc 'show synchronous_commit'))"
 say "building ticketera and ticketera-bench (release)"
 cargo build --release -p ticketera -p ticketera-bench >&2
 target_dir=$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 target_dir="${target_dir:-target}"
 
-# --- database, port, server -------------------------------------------------
+# After the build: a private cluster started before it would sit idle for minutes.
+bench_server
+
 db="bench_$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 work=$(mktemp -d /tmp/ticketera-bench.XXXXXX)
 server_pid=""
@@ -75,6 +67,7 @@ cleanup() {
   say "dropping database $db"
   psql "$server/postgres" -Atqc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
+  bench_cleanup
   exit "$status"
 }
 trap cleanup EXIT
@@ -83,24 +76,20 @@ trap 'exit 130' INT TERM
 say "creating database $db on $server"
 psql "$server/postgres" -Atqc "CREATE DATABASE \"$db\"" >/dev/null
 
-# A free port: nothing answers on it.
-port=""
-for _ in $(seq 1 50); do
-  candidate=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-done
-[ -n "$port" ] || { say "no free port found"; exit 1; }
-
+port=$(bench_free_port)
 admin_password="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
 say "starting ticketera serve on 127.0.0.1:$port (log: $work/server.log)"
+# The server's own log level (info unless RUST_LOG says otherwise), as deployed:
+# its log line per command is part of what a command costs.
 DATABASE_URL="$server/$db" \
 TICKETERA_HTTP_ADDR="127.0.0.1:$port" \
+TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:0" \
+TICKETERA_SYSLOG_TCP_ADDR="127.0.0.1:0" \
 TICKETERA_ADMIN_PASSWORD="$admin_password" \
-RUST_LOG=warn \
   "$target_dir/release/ticketera" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 
-say "running the benchmark (it waits for /readyz first; about 1 minute)"
+say "running the benchmark (it waits for /readyz first; about 2 minutes)"
 "$target_dir/release/ticketera-bench" \
   --base-url "http://127.0.0.1:$port" \
   --database-url "$server/$db" \
@@ -108,3 +97,4 @@ say "running the benchmark (it waits for /readyz first; about 1 minute)"
   --admin-password "$admin_password" \
   --pgbench "$pgbench_bin" \
   "$@"
+say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

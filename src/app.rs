@@ -53,7 +53,10 @@ pub async fn components(settings: Settings, pool: PgPool) -> anyhow::Result<Comp
         TokenKeys::load_for_verifying(&pool, token_settings).await
     }
     .context("loading the token signing keys")?;
-    let services = Arc::new(PgTicketServices::new(pool.clone()));
+    let services = Arc::new(PgTicketServices::with_number_block(
+        pool.clone(),
+        settings.ticket_number_block,
+    ));
     let store = TicketStore::new(pool.clone(), services);
     // One revocation listener per process, shared by every API in it.
     let revocations = Revocations::start(

@@ -156,9 +156,10 @@ async fn main() -> anyhow::Result<()> {
         mib(idle_kib)
     );
     println!(
-        "machine busy before any load: {:.0}% of {cores} cores (other processes; when high, \
-         figures are lower and noisier than on a quiet machine)",
-        background.busy_percent()
+        "machine busy before any load: {:.0}% of {cores} cores, load average {} (other processes; \
+         when high, figures are lower and noisier than on a quiet machine)",
+        background.busy_percent(),
+        load_average()
     );
 
     let pool = PgPoolOptions::new()
@@ -177,6 +178,8 @@ async fn main() -> anyhow::Result<()> {
     // CPU of the work itself (server or pgbench, client, our Postgres backends), ticks.
     let (mut http_work, mut pg_work) = (0u64, 0u64);
     let mut pgbench_setup = None;
+    // Reference lines on pgbench run right after the opens, as this benchmark once did.
+    let mut stale_order: Vec<String> = Vec::new();
     if has(Phase::Open) || has(Phase::Pgbench) {
         println!("\n-- (1) throughput: opening tickets over HTTP vs. pgbench single-row insert");
         let sampler = RssSampler::start(args.server_pid, Duration::from_millis(100));
@@ -224,31 +227,15 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 String::new()
             };
-            if has(Phase::Open) {
+            if let Some(setup) = &pgbench_setup {
+                // pgbench's Postgres must not be busy with the projector's
+                // backlog of the opens before: that would flatter the ratio.
+                let waited = wait_projected(&pool, Duration::from_secs(120)).await?;
                 checkpoint(&pool).await?;
                 println!(
-                    "measuring{tag}: {} s of opens over HTTP at c={c}",
-                    args.duration
+                    "projector caught up with every event ({waited:.1} s waited); load average {}",
+                    load_average()
                 );
-                let window = CpuWindow::start(args.server_pid, &db_name);
-                let r = load(
-                    &client,
-                    c,
-                    Duration::from_secs(args.duration),
-                    StatusCode::CREATED,
-                    open.clone(),
-                )
-                .await?;
-                let cpu = window.finish();
-                r.report("open tickets over HTTP");
-                http_work += cpu.server + cpu.own + cpu.children + cpu.pg_ours + cpu.pg_aux;
-                let line = cpu.per_op("opened ticket", r.ok, "load generator", cores);
-                println!("{line}");
-                cpu_lines.push(line);
-                http_rounds.push(r);
-            }
-            if let Some(setup) = &pgbench_setup {
-                checkpoint(&pool).await?;
                 println!(
                     "measuring{tag}: {} -n -c{c} -j{} -T{} -f <script> (one INSERT per transaction)",
                     args.pgbench, args.pgbench_threads, args.duration
@@ -266,6 +253,39 @@ async fn main() -> anyhow::Result<()> {
                 println!("{line}");
                 cpu_lines.push(line);
                 pg_rounds.push(r);
+            }
+            if has(Phase::Open) {
+                checkpoint(&pool).await?;
+                println!(
+                    "measuring{tag}: {} s of opens over HTTP at c={c} (keep-alive, bearer token; \
+                     the projector runs beside, as deployed); load average {}",
+                    args.duration,
+                    load_average()
+                );
+                let window = CpuWindow::start(args.server_pid, &db_name);
+                let r = load(
+                    &client,
+                    c,
+                    Duration::from_secs(args.duration),
+                    StatusCode::CREATED,
+                    open.clone(),
+                )
+                .await?;
+                let cpu = window.finish();
+                r.report("open tickets over HTTP");
+                println!("{}", liveness_answers(&client, &base).await);
+                http_work += cpu.server + cpu.own + cpu.children + cpu.pg_ours + cpu.pg_aux;
+                let line = cpu.per_op("opened ticket", r.ok, "load generator", cores);
+                println!("{line}");
+                cpu_lines.push(line);
+                http_rounds.push(r);
+                if round == args.rounds {
+                    if let Some(setup) = &pgbench_setup {
+                        if has(Phase::Reference) && args.reference_secs > 0 {
+                            stale_order.push(pgbench_beside_backlog(&pool, &args, setup).await?);
+                        }
+                    }
+                }
             }
         }
         if let Some(setup) = &pgbench_setup {
@@ -424,6 +444,7 @@ async fn main() -> anyhow::Result<()> {
                 ));
             }
         }
+        reference.append(&mut stale_order);
         if let Some(r) = http_rounds.first() {
             reference.push(format!(
                 "reference: POST /api/v1/tickets under load (c={c}): p50 {:.2} ms, p99 {:.2} ms",
@@ -445,8 +466,9 @@ async fn main() -> anyhow::Result<()> {
 
     println!(
         "\n== Results (one run; {cores} cores shared by load generator, server and Postgres; \
-         machine {:.0}% busy before the run)",
-        background.busy_percent()
+         machine {:.0}% busy before the run; load average now {})",
+        background.busy_percent(),
+        load_average()
     );
     for line in summary {
         println!("{line}");
@@ -889,6 +911,95 @@ where
     }
     total.elapsed = start.elapsed();
     Ok(total)
+}
+
+/// How the server answered token-liveness checks so far (its `/metrics`):
+/// from its cache or by a query.
+async fn liveness_answers(client: &Client, base: &str) -> String {
+    let text = match client.get(format!("{base}/metrics")).send().await {
+        Ok(res) => res.text().await.unwrap_or_default(),
+        Err(e) => return format!("token liveness answers: /metrics unreadable ({e})"),
+    };
+    let count = |answer: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with("ticketera_token_liveness_checks_total{"))
+            .filter(|l| l.contains(&format!("answer=\"{answer}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    format!(
+        "token liveness answers since the server started: {:.0} from its cache, {:.0} by a query",
+        count("cache"),
+        count("database")
+    )
+}
+
+/// pgbench as this benchmark once ran it: right after the opens, while the
+/// projector still works off their events. Shows what that did to the
+/// baseline, and how far behind the projector was.
+async fn pgbench_beside_backlog(
+    pool: &PgPool,
+    args: &Args,
+    setup: &PgbenchSetup,
+) -> anyhow::Result<String> {
+    let backlog: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events e, rm_tickets.checkpoint c
+          WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)",
+    )
+    .fetch_one(pool)
+    .await?;
+    let secs = args.reference_secs;
+    println!(
+        "measuring (reference): pgbench as above for {secs} s right after the opens, beside the \
+         projector's backlog of {backlog} events"
+    );
+    let start = Instant::now();
+    let r = run_pgbench(args, &setup.script, secs).await?;
+    let waited = wait_projected(pool, Duration::from_secs(120)).await?;
+    let caught_up = start.elapsed().as_secs_f64();
+    println!(
+        "pgbench beside the backlog: {:.1}/s; the projector caught up {caught_up:.1} s after the opens stopped ({waited:.1} s after pgbench)",
+        r.tps
+    );
+    Ok(format!(
+        "reference: pgbench run right after the opens, beside the projector's backlog of {backlog} events \
+         (how this benchmark measured before): {:.1}/s for {secs} s; the projector caught up {caught_up:.1} s \
+         after the opens stopped",
+        r.tps
+    ))
+}
+
+/// The machine's load average (1, 5, 15 min), as `/proc/loadavg` says.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Waits until no event lies past either projection's checkpoint in feed
+/// order (the projector has nothing left to do); returns the seconds waited.
+async fn wait_projected(pool: &PgPool, timeout: Duration) -> anyhow::Result<f64> {
+    let start = Instant::now();
+    loop {
+        let behind: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events e, rm_tickets.checkpoint c
+                             WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position))
+                 OR EXISTS (SELECT 1 FROM events e, rm_stats.checkpoint c
+                             WHERE (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position))",
+        )
+        .fetch_one(pool)
+        .await
+        .context("reading the projections' checkpoints")?;
+        if !behind {
+            return Ok(start.elapsed().as_secs_f64());
+        }
+        ensure!(
+            start.elapsed() < timeout,
+            "the projector did not catch up within {} s",
+            timeout.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Starts each throughput run from a clean checkpoint, so neither inherits the other's dirty pages.

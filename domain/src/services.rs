@@ -28,4 +28,21 @@ pub trait TicketServices: Send + Sync {
     async fn assignee(&self, username: &str) -> Result<Option<Assignee>, LookupError>;
     /// The CMDB asset covering `ip` (the most specific network), or `None`.
     async fn asset(&self, ip: IpAddr) -> Result<Option<Asset>, LookupError>;
+    /// The assets of a ticket's source and destination, each as `asset`
+    /// finds it: one call, so an adapter can answer both in one lookup.
+    async fn assets(
+        &self,
+        source: Option<IpAddr>,
+        destination: Option<IpAddr>,
+    ) -> Result<(Option<Asset>, Option<Asset>), LookupError> {
+        let source = match source {
+            Some(ip) => self.asset(ip).await?,
+            None => None,
+        };
+        let destination = match destination {
+            Some(ip) => self.asset(ip).await?,
+            None => None,
+        };
+        Ok((source, destination))
+    }
 }

@@ -127,17 +127,10 @@ impl Ticket {
                 let description = values::free_text("description", &open.description, TEXT_MAX)?;
                 let tags = values::tags(&open.tags)?;
                 let origin = open.origin.map(sanitize_origin);
-                let lookup = |ip: Option<IpAddr>| async move {
-                    match ip {
-                        Some(ip) => services
-                            .asset(ip)
-                            .await
-                            .map_err(|e| TicketError::Lookup(e.0)),
-                        None => Ok(None),
-                    }
-                };
-                let source_asset = lookup(open.source_ip).await?;
-                let destination_asset = lookup(open.destination_ip).await?;
+                let (source_asset, destination_asset) = services
+                    .assets(open.source_ip, open.destination_ip)
+                    .await
+                    .map_err(|e| TicketError::Lookup(e.0))?;
                 // A critical destination raises the severity one step.
                 let critical = destination_asset
                     .as_ref()

@@ -70,6 +70,14 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// `TICKETERA_DB_MAX_CONNECTIONS`, default 16.
     pub db_max_connections: u32,
+    /// `TICKETERA_TICKET_NUMBER_BLOCK`, default 20 (at least 1): how many
+    /// `SOC-<n>` numbers a process takes from the sequence at once, so an
+    /// open does not wait on a `nextval` of its own. Numbers a process took
+    /// and had not handed out when it stopped are skipped for good, and
+    /// processes hand out numbers from their own blocks, so numbers follow
+    /// the order of opens only within a process (docs/architecture.md,
+    /// "Ticket numbers"). 1: one query per open, gaps only from failed opens.
+    pub ticket_number_block: u32,
     /// `TICKETERA_LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// `TICKETERA_LOGIN_MAX_FAILURES_PER_ACCOUNT`, default 5 per 15 minutes.
@@ -478,6 +486,15 @@ impl Settings {
             refresh_session_max_secs: parsed("TICKETERA_REFRESH_SESSION_MAX_SECS", 24 * 3600i64)?,
             body_limit_bytes: parsed("TICKETERA_BODY_LIMIT_BYTES", 1024 * 1024usize)?,
             db_max_connections: parsed("TICKETERA_DB_MAX_CONNECTIONS", 16u32)?,
+            ticket_number_block: match parsed("TICKETERA_TICKET_NUMBER_BLOCK", 20u32)? {
+                0 => {
+                    return Err(ConfigError {
+                        name: "TICKETERA_TICKET_NUMBER_BLOCK",
+                        reason: "must be at least 1".into(),
+                    })
+                }
+                n => n,
+            },
             log_json,
             login_max_failures_per_account: parsed(
                 "TICKETERA_LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -536,6 +553,7 @@ impl Settings {
             refresh_session_max_secs: 24 * 3600,
             body_limit_bytes: 1024 * 1024,
             db_max_connections: 16,
+            ticket_number_block: 20,
             log_json: false,
             login_max_failures_per_account: 5,
             login_max_failures_per_address: 20,

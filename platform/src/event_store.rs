@@ -765,6 +765,12 @@ impl TicketStore {
     }
 }
 
+/// The hint, one statement and one round trip: its own transaction, whose
+/// commit need not wait for a flush (a NOTIFY's transaction takes an xid, so
+/// it would): nothing to make durable, the events already are.
+const APPENDED_HINT: &str =
+    "SELECT set_config('synchronous_commit', 'off', true), pg_notify('events_appended', '')";
+
 /// Tells feed consumers (`LISTEN events_appended`) that events were
 /// committed: one NOTIFY per burst of commits (`Notify` coalesces), sent
 /// outside the commands' transactions so they never wait on the notify-queue
@@ -775,18 +781,7 @@ async fn send_appended_hints(pool: PgPool, appended: Arc<tokio::sync::Notify>) {
         if pool.is_closed() {
             return;
         }
-        let sent = async {
-            let mut tx = pool.begin().await?;
-            // Nothing to make durable: the events already are.
-            sqlx::query("SET LOCAL synchronous_commit = off")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SELECT pg_notify('events_appended', '')")
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await
-        }
-        .await;
+        let sent = sqlx::query(APPENDED_HINT).execute(&pool).await;
         if let Err(e) = sent {
             if pool.is_closed() {
                 return;

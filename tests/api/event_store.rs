@@ -89,3 +89,27 @@ async fn replay_folds_the_stream_as_of_a_version_or_an_instant() {
         .unwrap();
     assert_eq!(now["status"], "RESOLVED");
 }
+
+/// Ticket numbers come a block at a time per process: each process hands
+/// its out in order, no number twice across processes, a skip where a
+/// process stopped with some left.
+#[tokio::test]
+async fn ticket_numbers_are_unique_across_processes_and_ordered_within_one() {
+    use domain::TicketServices;
+    use platform::services::PgTicketServices;
+    let (_url, pool) = fresh_database().await;
+    let a = PgTicketServices::with_number_block(pool.clone(), 3);
+    let b = PgTicketServices::with_number_block(pool.clone(), 3);
+    let mut from_a = Vec::new();
+    let mut from_b = Vec::new();
+    for _ in 0..5 {
+        from_a.push(a.next_ticket_number().await.unwrap());
+        from_b.push(b.next_ticket_number().await.unwrap());
+    }
+    assert_eq!(from_a, [1, 2, 3, 7, 8], "a takes 1-3, then 7-9");
+    assert_eq!(from_b, [4, 5, 6, 10, 11], "b takes 4-6, then 10-12");
+    drop((a, b));
+    // Both stopped with one number left: a new process skips them.
+    let c = PgTicketServices::new(pool.clone());
+    assert_eq!(c.next_ticket_number().await.unwrap(), 13);
+}
