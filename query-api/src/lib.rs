@@ -15,6 +15,7 @@ pub mod http;
 pub mod hub;
 pub mod rate_limit;
 pub mod schema;
+mod shared;
 pub mod store;
 pub mod subscriptions;
 pub mod types;
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     /// the requests that ask for a minimum position (read-your-writes).
     pub(crate) primary_read: Option<store::ReadModels>,
     pub(crate) ws: WsConfig,
+    /// Identical subscriptions' shared executions.
+    pub(crate) groups: Arc<shared::Groups>,
     pub(crate) web_dir: PathBuf,
     pub(crate) cors_origins: Vec<String>,
     pub(crate) body_limit: usize,
@@ -166,6 +169,7 @@ impl QueryApi {
                 rate: rate_limit::RateLimiter::new(options.rate),
                 primary_read,
                 ws: options.ws,
+                groups: Arc::default(),
                 web_dir: settings.web_dir.clone(),
                 cors_origins: settings.cors_origins.clone(),
                 body_limit: settings.body_limit_bytes,
@@ -180,6 +184,12 @@ impl QueryApi {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// Shared subscription executions running now (identical
+    /// `ticketEvents` subscriptions run once).
+    pub fn subscription_groups(&self) -> usize {
+        self.inner.groups.len()
     }
 
     /// Closes every GraphQL WebSocket (1001) for a graceful stop.
