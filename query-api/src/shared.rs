@@ -34,9 +34,6 @@ use crate::subscriptions::{active_gauge, Progress, ResumeAfter};
 use crate::viewer::Viewer;
 use crate::QueryApi;
 
-/// Answers a group's members may fall behind before they go on alone.
-const GROUP_CAPACITY: usize = 1_024;
-
 /// What a subscription hands its connection, serialized.
 #[derive(Debug, Clone)]
 pub(crate) enum Out {
@@ -119,10 +116,11 @@ impl Operation {
 }
 
 /// The live groups, by key.
-#[derive(Default)]
 pub(crate) struct Groups {
     map: Mutex<HashMap<Arc<str>, Entry>>,
     next_id: AtomicU64,
+    /// Answers a member may fall behind before it goes on alone.
+    capacity: usize,
 }
 
 struct Entry {
@@ -131,6 +129,14 @@ struct Entry {
 }
 
 impl Groups {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Groups {
+            map: Mutex::default(),
+            next_id: AtomicU64::new(0),
+            capacity: capacity.max(1),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Entry>> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -214,7 +220,7 @@ pub(crate) fn subscribe(
             data.clone(),
         )
         .boxed();
-    let (tx, rx) = broadcast::channel(GROUP_CAPACITY);
+    let (tx, rx) = broadcast::channel(groups.capacity);
     let id = groups.next_id.fetch_add(1, Ordering::Relaxed);
     let driver = tokio::spawn(drive(
         stream,
