@@ -20,7 +20,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+use async_graphql::parser::types::{
+    DocumentOperations, OperationDefinition, OperationType, Selection,
+};
+use async_graphql::{ConstValue, Value as GqlValue};
 use async_graphql::{Data, Request as GqlRequest, Response as GqlResponse, Variables};
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -73,8 +76,9 @@ impl Operation {
         }
     }
 
-    /// Whether it is one `ticketEvents` field without `afterPosition` (nor
-    /// directives, which could make it something else).
+    /// Whether it is one `ticketEvents` field without `afterPosition` (or
+    /// with a null one, as the SPA sends it), nor directives, which could
+    /// make it something else.
     fn shareable(&self) -> bool {
         let Ok(doc) = async_graphql::parser::parse_query(&self.query) else {
             return false;
@@ -100,18 +104,38 @@ impl Operation {
         let field = &field.node;
         field.name.node == "ticketEvents"
             && field.directives.is_empty()
-            && field.arguments.iter().all(|(n, _)| n.node != "afterPosition")
+            && field
+                .arguments
+                .iter()
+                .all(|(n, v)| n.node != "afterPosition" || self.is_null(op, &v.node))
+    }
+
+    /// Whether an argument's value is null: literally, or a variable
+    /// without a value nor a default.
+    fn is_null(&self, op: &OperationDefinition, value: &GqlValue) -> bool {
+        match value {
+            GqlValue::Null => true,
+            GqlValue::Variable(name) => {
+                let given = self
+                    .variables
+                    .as_ref()
+                    .and_then(|v| v.get(name.as_str()))
+                    .is_some_and(|v| !v.is_null());
+                let default = op
+                    .variable_definitions
+                    .iter()
+                    .find(|d| d.node.name.node == *name)
+                    .and_then(|d| d.node.default_value.as_ref())
+                    .is_some_and(|d| !matches!(d.node, ConstValue::Null));
+                !given && !default
+            }
+            _ => false,
+        }
     }
 
     fn key(&self, viewer: &Viewer) -> String {
         let principal = format!("{:?}", (&viewer.name, viewer.kind, &viewer.roles));
-        serde_json::json!([
-            self.query,
-            self.operation_name,
-            self.variables,
-            principal
-        ])
-        .to_string()
+        serde_json::json!([self.query, self.operation_name, self.variables, principal]).to_string()
     }
 }
 

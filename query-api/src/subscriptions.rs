@@ -37,7 +37,9 @@ struct Marks {
 
 impl Progress {
     fn marks(&self) -> std::sync::MutexGuard<'_, Marks> {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
     /// Where the execution began (once it subscribed to the hub).
     pub fn start(&self) -> Option<Position> {

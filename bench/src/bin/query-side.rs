@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
-use platform::position::Position;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
+use platform::position::Position;
 use reqwest::Client;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
@@ -557,9 +557,8 @@ fn breakdown(
     );
     rows.sort_by(|a, b| b.0.total_cmp(&a.0));
     let worst = &rows[..rows.len().div_ceil(100)];
-    let mean = |f: fn(&(f64, f64, f64, f64)) -> f64| {
-        worst.iter().map(f).sum::<f64>() / worst.len() as f64
-    };
+    let mean =
+        |f: fn(&(f64, f64, f64, f64)) -> f64| worst.iter().map(f).sum::<f64>() / worst.len() as f64;
     println!(
         "  the slowest 1% ({}) on average: {:.1} ms = command {:.1} + projection {:.1} + fan-out {:.1}",
         worst.len(),
