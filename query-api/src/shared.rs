@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, Weak};
 use async_graphql::parser::types::{
     DocumentOperations, OperationDefinition, OperationType, Selection,
 };
-use async_graphql::{ConstValue, Value as GqlValue};
+use async_graphql_value::{ConstValue, Value as GqlValue};
 use async_graphql::{Data, Request as GqlRequest, Response as GqlResponse, Variables};
 use futures::stream::BoxStream;
 use futures::StreamExt;

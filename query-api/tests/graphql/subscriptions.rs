@@ -566,7 +566,6 @@ async fn a_shared_subscriber_that_falls_behind_goes_on_alone_with_no_gap_nor_dup
     assert_eq!(h.api.subscription_groups(), 1);
 
     // More answers than the group's channel holds, the second not polled.
-    let mut last = opened;
     for i in 0..ROUNDS {
         let done = h
             .exec(
@@ -577,7 +576,7 @@ async fn a_shared_subscriber_that_falls_behind_goes_on_alone_with_no_gap_nor_dup
                 },
             )
             .await;
-        last = done.position.expect("position");
+        let last = done.position.expect("position");
         h.project().await;
         let got = tokio::time::timeout(Duration::from_secs(10), keeping_up.next())
             .await
