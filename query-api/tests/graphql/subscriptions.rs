@@ -624,3 +624,34 @@ async fn a_shared_subscriber_that_falls_behind_goes_on_alone_with_no_gap_nor_dup
         assert_eq!(position(m), live);
     }
 }
+
+#[tokio::test]
+async fn a_null_after_position_is_shared_and_a_given_one_runs_alone() {
+    // As the SPA subscribes: the argument always there, null when live.
+    const SPA: &str = "subscription($after: String) {
+      ticketEvents(afterPosition: $after) { position type }
+    }";
+    let h = spawn().await;
+    let lead = h.user("lead", Role::Lead).await;
+    let (_, opened) = h.open("lead", "before", Severity::Low).await;
+    h.project().await;
+    let opened = opened.position.expect("position").cursor();
+
+    let mut live = h.ws_acked(&lead).await;
+    subscribe(&mut live, "live", SPA, json!({"after": null})).await;
+    groups(&h, 1).await;
+    // Resuming from a position is a subscription of its own: no second
+    // group (its variables differ, so it would be one).
+    let mut resumed = h.ws_acked(&lead).await;
+    subscribe(&mut resumed, "resumed", SPA, json!({"after": opened})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.api.subscription_groups(), 1);
+
+    let (_, next) = h.open("lead", "after", Severity::Low).await;
+    h.project().await;
+    let next = next.position.expect("position").cursor();
+    for (ws, id) in [(&mut live, "live"), (&mut resumed, "resumed")] {
+        let got = next_events(ws, id, 1).await;
+        assert_eq!(got[0]["position"], next.as_str(), "{id}");
+    }
+}
