@@ -23,8 +23,8 @@ use std::sync::{Arc, Mutex, Weak};
 use async_graphql::parser::types::{
     DocumentOperations, OperationDefinition, OperationType, Selection,
 };
-use async_graphql_value::{ConstValue, Value as GqlValue};
 use async_graphql::{Data, Request as GqlRequest, Response as GqlResponse, Variables};
+use async_graphql_value::{ConstValue, Value as GqlValue};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use platform::position::Position;
