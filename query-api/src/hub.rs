@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use platform::event_store::EventCodec;
 use platform::position::Position;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -77,6 +77,10 @@ impl Checkpoints {
 
 pub(crate) struct Shared {
     pub(crate) read: ReadModels,
+    /// The fan-out's own connection (the range reads of `advance`): under
+    /// load, commands hold the shared pool and the fan-out queued behind
+    /// them for a connection, adding that wait to every delivery.
+    fanout: ReadModels,
     pub(crate) codec: EventCodec,
     tx: broadcast::Sender<Arc<Batch>>,
     /// The end of the last range broadcast (or skipped while nobody listened).
@@ -115,8 +119,18 @@ impl Hub {
     pub fn start(pool: PgPool, capacity: usize) -> Hub {
         let (tx, _) = broadcast::channel(capacity.max(1));
         let (checkpoints, _) = watch::channel(Checkpoints::default());
+        let fanout = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .test_before_acquire(false)
+            .connect_lazy_with(
+                (*pool.connect_options())
+                    .clone()
+                    .application_name("ticketera-hub"),
+            );
         let shared = Arc::new(Shared {
             read: ReadModels::new(pool.clone()),
+            fanout: ReadModels::new(fanout),
             codec: EventCodec::default(),
             tx,
             head: Mutex::new(None),
@@ -301,7 +315,7 @@ fn parse_notice(payload: &str) -> Option<(Projection, Position)> {
 
 async fn resync(shared: &Shared) -> QueryResult<()> {
     for projection in [Projection::Tickets, Projection::Stats] {
-        let cp = match shared.read.checkpoint(projection).await {
+        let cp = match shared.fanout.checkpoint(projection).await {
             Ok(cp) => cp,
             // A projection that does not exist (yet) is not an error of ours.
             Err(e) if projection == Projection::Stats => {
@@ -345,13 +359,13 @@ async fn advance(shared: &Shared, to: Position) -> QueryResult<()> {
             }
         };
         let events =
-            events::range(shared.read.pool(), &shared.codec, from, to, RANGE_CHUNK).await?;
+            events::range(shared.fanout.pool(), &shared.codec, from, to, RANGE_CHUNK).await?;
         let last = events.last().map(|e| e.position).unwrap_or(to);
         let mut touched: Vec<Uuid> = events.iter().map(|e| e.ticket_id).collect();
         touched.sort_unstable();
         touched.dedup();
         let tickets = shared
-            .read
+            .fanout
             .tickets_by_ids(&touched)
             .await?
             .into_iter()

@@ -15,6 +15,7 @@ pub mod http;
 pub mod hub;
 pub mod rate_limit;
 pub mod schema;
+mod shared;
 pub mod store;
 pub mod subscriptions;
 pub mod types;
@@ -62,6 +63,8 @@ pub(crate) struct Inner {
     /// the requests that ask for a minimum position (read-your-writes).
     pub(crate) primary_read: Option<store::ReadModels>,
     pub(crate) ws: WsConfig,
+    /// Identical subscriptions' shared executions.
+    pub(crate) groups: Arc<shared::Groups>,
     pub(crate) web_dir: PathBuf,
     pub(crate) cors_origins: Vec<String>,
     pub(crate) body_limit: usize,
@@ -78,7 +81,8 @@ pub struct Options {
     pub ws: WsConfig,
     pub min_position_wait: Duration,
     /// Batches a subscription may fall behind before it lags and resyncs
-    /// from the feed (tests make it small to force that).
+    /// from the feed, and answers a shared subscriber may fall behind its
+    /// group before it goes on alone (tests make it small to force that).
     pub broadcast_capacity: usize,
     /// A hot standby to read the read models from
     /// (`TICKETERA_READ_DATABASE_URL`); the subscriptions' hub, history,
@@ -166,6 +170,7 @@ impl QueryApi {
                 rate: rate_limit::RateLimiter::new(options.rate),
                 primary_read,
                 ws: options.ws,
+                groups: Arc::new(shared::Groups::new(options.broadcast_capacity)),
                 web_dir: settings.web_dir.clone(),
                 cors_origins: settings.cors_origins.clone(),
                 body_limit: settings.body_limit_bytes,
@@ -180,6 +185,35 @@ impl QueryApi {
 
     pub fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    /// Shared subscription executions running now (identical
+    /// `ticketEvents` subscriptions run once).
+    pub fn subscription_groups(&self) -> usize {
+        self.inner.groups.len()
+    }
+
+    /// A subscription as a WebSocket of `viewer` would run it, without the
+    /// socket: `("next" | "error" | "complete", payload JSON)`. For tests.
+    #[doc(hidden)]
+    pub fn subscription_messages(
+        &self,
+        query: &str,
+        viewer: viewer::Viewer,
+    ) -> impl futures::Stream<Item = (&'static str, String)> {
+        use futures::StreamExt;
+        let operation = shared::Operation {
+            query: query.to_string(),
+            operation_name: None,
+            variables: None,
+        };
+        let mut data = async_graphql::Data::default();
+        data.insert(viewer.clone());
+        shared::subscribe(self, operation, &viewer, Arc::new(data)).map(|out| match out {
+            shared::Out::Next(p) => ("next", p.to_string()),
+            shared::Out::Error(e) => ("error", e.to_string()),
+            shared::Out::Complete => ("complete", String::new()),
+        })
     }
 
     /// Closes every GraphQL WebSocket (1001) for a graceful stop.

@@ -495,10 +495,13 @@ impl Subscription {
         after_position: Option<String>,
         filter: Option<TicketFilter>,
     ) -> async_graphql::Result<impl Stream<Item = TicketEventView>> {
-        let after = position_arg("afterPosition", after_position.as_deref())?;
+        // A shared subscriber that fell behind goes on alone from where it was.
+        let after = position_arg("afterPosition", after_position.as_deref())?
+            .or_else(|| ctx.data_opt::<subscriptions::ResumeAfter>().map(|r| r.0));
         let filter = filter.map(|f| f.spec()).transpose()?;
         let hub = data::<Hub>(ctx)?.clone();
-        Ok(subscriptions::ticket_events(hub, after, filter).await?)
+        let progress = ctx.data_opt::<subscriptions::Progress>().cloned();
+        Ok(subscriptions::ticket_events_with(hub, after, filter, progress).await?)
     }
 
     /// The ticket each time its read model changes. With `afterVersion`, the

@@ -3,7 +3,7 @@
 //! work is boxed so that it costs memory only while it runs.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::Stream;
@@ -22,6 +22,48 @@ const CATCH_UP_CHUNK: i64 = 500;
 /// Pause before retrying a catch-up that failed (database unavailable).
 const RETRY: Duration = Duration::from_secs(1);
 
+/// Where a `ticketEvents` execution is in the feed, for the executions
+/// several subscriptions share (crate::shared): where it started and the
+/// position of the last event it handed out. A subscriber that falls
+/// behind the shared one resumes from there on its own.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(Arc<Mutex<Marks>>);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Marks {
+    start: Option<Position>,
+    at: Option<Position>,
+}
+
+impl Progress {
+    fn marks(&self) -> std::sync::MutexGuard<'_, Marks> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    /// Where the execution began (once it subscribed to the hub).
+    pub fn start(&self) -> Option<Position> {
+        self.marks().start
+    }
+    /// The last event handed out, else where it began: everything at or
+    /// before it is behind the execution.
+    pub fn at(&self) -> Option<Position> {
+        let m = self.marks();
+        m.at.or(m.start)
+    }
+    fn begin(&self, at: Position) {
+        self.marks().start = Some(at);
+    }
+    fn advance(&self, to: Position) {
+        self.marks().at = Some(to);
+    }
+}
+
+/// Request data: a `ticketEvents` without `afterPosition` resumes after
+/// this position (a shared subscriber that fell behind, going on alone).
+#[derive(Debug, Clone, Copy)]
+pub struct ResumeAfter(pub Position);
+
 struct EventsState {
     hub: Hub,
     rx: broadcast::Receiver<Arc<Batch>>,
@@ -30,6 +72,7 @@ struct EventsState {
     filter: Option<Arc<FilterSpec>>,
     pending: VecDeque<TicketEventView>,
     catching_up: bool,
+    progress: Option<Progress>,
 }
 
 /// `ticketEvents`: catch up from the feed after `after` (when given), then live.
@@ -37,6 +80,18 @@ pub async fn ticket_events(
     hub: Hub,
     after: Option<Position>,
     filter: Option<FilterSpec>,
+) -> QueryResult<impl Stream<Item = TicketEventView>> {
+    ticket_events_with(hub, after, filter, None).await
+}
+
+/// `ticket_events`, reporting its progress to `progress` when given (an
+/// execution several subscriptions share; their members are counted in
+/// `ticketera_subscriptions_active`, not it).
+pub async fn ticket_events_with(
+    hub: Hub,
+    after: Option<Position>,
+    filter: Option<FilterSpec>,
+    progress: Option<Progress>,
 ) -> QueryResult<impl Stream<Item = TicketEventView>> {
     // Subscribe first, then catch up: whatever is broadcast meanwhile is
     // received, and what the catch-up already delivered is skipped.
@@ -48,8 +103,12 @@ pub async fn ticket_events(
         filter: filter.filter(|f| !f.is_empty()).map(Arc::new),
         pending: VecDeque::new(),
         catching_up: after.is_some(),
+        progress,
     };
-    metrics::gauge!("ticketera_subscriptions_active", "kind" => "ticket_events").increment(1.0);
+    match &state.progress {
+        Some(p) => p.begin(state.last),
+        None => active_gauge().increment(1.0),
+    }
     Ok(futures::stream::unfold(
         Guarded(state),
         |mut st| async move { next_event(&mut st.0).await.map(|item| (item, st)) },
@@ -61,13 +120,23 @@ struct Guarded(EventsState);
 
 impl Drop for Guarded {
     fn drop(&mut self) {
-        metrics::gauge!("ticketera_subscriptions_active", "kind" => "ticket_events").decrement(1.0);
+        if self.0.progress.is_none() {
+            active_gauge().decrement(1.0);
+        }
     }
+}
+
+/// Live `ticketEvents` subscriptions (a shared execution counts its members).
+pub(crate) fn active_gauge() -> metrics::Gauge {
+    metrics::gauge!("ticketera_subscriptions_active", "kind" => "ticket_events")
 }
 
 async fn next_event(st: &mut EventsState) -> Option<TicketEventView> {
     loop {
         if let Some(item) = st.pending.pop_front() {
+            if let Some(p) = &st.progress {
+                p.advance(item.record.position);
+            }
             return Some(item);
         }
         if st.catching_up {

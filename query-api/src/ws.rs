@@ -6,8 +6,9 @@
 //! per-connection subscription cap answered with an `error` for that id.
 //!
 //! One task per connection; its subscriptions are streams polled by that
-//! task, so an idle subscription costs a broadcast receiver and its
-//! operation, not a task.
+//! task, so an idle subscription costs a broadcast receiver, not a task.
+//! Identical `ticketEvents` subscriptions share one execution
+//! (crate::shared), serialized once per event for all of them.
 //!
 //! The token stays checked while the socket is open: ended tokens are
 //! pushed (`platform::auth::revocations`), and the connection re-checks its
@@ -19,12 +20,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{Data, Request as GqlRequest, Response as GqlResponse, Variables};
+use async_graphql::Data;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::stream::BoxStream;
 use futures::StreamExt;
 use platform::auth::authenticate::{self, AuthError};
 use platform::auth::{Claims, Ended};
@@ -34,7 +34,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
 
-use crate::http::is_request_error;
+use crate::shared::{self, Operation, Out, OutStream};
 use crate::viewer::Viewer;
 use crate::QueryApi;
 
@@ -166,15 +166,13 @@ impl Close {
     }
 }
 
-type SubStream = BoxStream<'static, Option<(usize, GqlResponse)>>;
-
 struct Connection {
     api: QueryApi,
     socket: WebSocket,
     opened: Instant,
     init_received: bool,
     acked: Option<Acked>,
-    subs: StreamMap<String, SubStream>,
+    subs: StreamMap<String, OutStream>,
     /// Ended tokens pushed to this process (none without a listener).
     ended: Option<broadcast::Receiver<Ended>>,
 }
@@ -261,7 +259,11 @@ impl Connection {
     }
 
     async fn send(&mut self, v: Value) -> Step {
-        match self.socket.send(Message::Text(v.to_string().into())).await {
+        self.send_text(v.to_string()).await
+    }
+
+    async fn send_text(&mut self, text: String) -> Step {
+        match self.socket.send(Message::Text(text.into())).await {
             Ok(()) => Step::Continue,
             Err(_) => Step::End(None),
         }
@@ -325,12 +327,7 @@ impl Connection {
                     .get("payload")
                     .and_then(Value::as_object)
                     .ok_or_else(|| Close::invalid("subscribe needs a payload object"))?;
-                let req = subscribe_request(payload)?;
-                // As over HTTP: read-your-writes reads the primary.
-                let req = match &self.api.inner.primary_read {
-                    Some(read) if crate::http::asks_min_position(&req) => req.data(read.clone()),
-                    _ => req,
-                };
+                let operation = subscribe_operation(payload)?;
                 let Some(acked) = &self.acked else {
                     return Err(Close::new(4401, "Unauthorized"));
                 };
@@ -351,15 +348,8 @@ impl Connection {
                         ]}))
                         .await);
                 }
-                let stream = self
-                    .api
-                    .inner
-                    .schema
-                    .execute_stream_with_session_data(req, acked.data.clone())
-                    .enumerate()
-                    .map(Some)
-                    .chain(futures::stream::once(async { None }))
-                    .boxed();
+                let viewer = Viewer::from_claims(&acked.claims);
+                let stream = shared::subscribe(&self.api, operation, &viewer, acked.data.clone());
                 self.subs.insert(id, stream);
                 Ok(Step::Continue)
             }
@@ -463,24 +453,20 @@ impl Connection {
         }
     }
 
-    async fn on_item(&mut self, id: String, item: Option<(usize, GqlResponse)>) -> Step {
+    async fn on_item(&mut self, id: String, item: Out) -> Step {
         match item {
-            None => {
+            Out::Complete => {
                 self.subs.remove(&id);
                 self.send(json!({"id": id, "type": "complete"})).await
             }
-            Some((0, resp)) if is_request_error(&resp) => {
+            Out::Error(errors) => {
                 // Nothing executed (parse, validation, limits): `error`, no `complete`.
                 self.subs.remove(&id);
-                let errors = serde_json::to_value(&resp.errors).unwrap_or(Value::Null);
-                self.send(json!({"id": id, "type": "error", "payload": errors}))
-                    .await
+                self.send_text(message(&id, "error", &errors)).await
             }
-            Some((_, resp)) => {
-                let payload = serde_json::to_value(&resp).unwrap_or(Value::Null);
-                self.send(json!({"id": id, "type": "next", "payload": payload}))
-                    .await
-            }
+            // Serialized once for every subscriber of a shared execution:
+            // only the envelope is written here.
+            Out::Next(payload) => self.send_text(message(&id, "next", &payload)).await,
         }
     }
 }
@@ -521,27 +507,36 @@ fn message_id(obj: &Map<String, Value>) -> Result<String, Close> {
     }
 }
 
-fn subscribe_request(payload: &Map<String, Value>) -> Result<GqlRequest, Close> {
+/// `{"id":…,"type":…,"payload":…}` around an already serialized payload.
+fn message(id: &str, ty: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).unwrap_or_else(|_| "\"\"".into());
+    format!(r#"{{"id":{id},"type":"{ty}","payload":{payload}}}"#)
+}
+
+fn subscribe_operation(payload: &Map<String, Value>) -> Result<Operation, Close> {
     let query = payload
         .get("query")
         .and_then(Value::as_str)
         .ok_or_else(|| Close::invalid("query must be a string"))?;
-    let mut req = GqlRequest::new(query);
-    match payload.get("operationName") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(n)) => req = req.operation_name(n.clone()),
+    let operation_name = match payload.get("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(n)) => Some(n.clone()),
         Some(_) => return Err(Close::invalid("operationName must be a string")),
-    }
-    match payload.get("variables") {
-        None | Some(Value::Null) => {}
-        Some(v @ Value::Object(_)) => req = req.variables(Variables::from_json(v.clone())),
+    };
+    let variables = match payload.get("variables") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err(Close::invalid("variables must be an object")),
-    }
+    };
     match payload.get("extensions") {
         None | Some(Value::Null) | Some(Value::Object(_)) => {}
         Some(_) => return Err(Close::invalid("extensions must be an object")),
     }
-    Ok(req)
+    Ok(Operation {
+        query: query.to_string(),
+        operation_name,
+        variables,
+    })
 }
 
 #[cfg(test)]

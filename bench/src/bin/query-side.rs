@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context};
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
+use platform::position::Position;
 use reqwest::Client;
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
@@ -76,6 +77,13 @@ fn summary(mut ms: Vec<f64>) -> (f64, f64, f64) {
         percentile(&ms, 0.99),
         percentile(&ms, 1.0),
     )
+}
+
+/// The machine is shared: every result line says how busy it was.
+fn load() -> String {
+    let avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let avg: Vec<&str> = avg.split_whitespace().take(3).collect();
+    format!("load average {}", avg.join(" "))
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -360,18 +368,41 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
     let mut ws = ws_connect(
         &args.base_url,
         token,
-        Some(json!({"id": "d", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { type payload } }"}})),
+        Some(json!({"id": "d", "type": "subscribe", "payload": {"query": "subscription { ticketEvents { position type payload } }"}})),
     )
     .await?;
+    // Where the time goes: when each projected range was announced
+    // (`ticket_projected`, heard here as the server's hub hears it).
+    let projected: Arc<Mutex<Vec<(Instant, Position)>>> = Arc::default();
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen("ticket_projected").await?;
+    let heard = projected.clone();
+    let listening = tokio::spawn(async move {
+        while let Ok(n) = listener.recv().await {
+            let now = Instant::now();
+            let v: Value = serde_json::from_str(n.payload()).unwrap_or(Value::Null);
+            if v["projection"] != "tickets" {
+                continue;
+            }
+            if let Some(to) = v["to"].as_str().and_then(|t| t.parse::<Position>().ok()) {
+                if let Ok(mut h) = heard.lock() {
+                    h.push((now, to));
+                }
+            }
+        }
+    });
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let failures = Arc::new(AtomicU64::new(0));
     let answered: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let answered_at: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
     let total = args.rate * args.duration;
     let reader_sent = sent.clone();
     let reader = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(total as usize);
+        // (command, its position, when it arrived)
+        let mut arrivals = Vec::with_capacity(total as usize);
         let deadline = Instant::now() + Duration::from_secs(30) + Duration::from_secs(total / 100);
         while (lat.len() as u64) < total && Instant::now() < deadline {
             let msg = match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
@@ -390,10 +421,16 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
             {
                 if let Some(t) = reader_sent.lock().ok().and_then(|m| m.get(&n).copied()) {
                     lat.push((now - t).as_secs_f64() * 1000.0);
+                    let position = v["payload"]["data"]["ticketEvents"]["position"]
+                        .as_str()
+                        .and_then(|p| p.parse::<Position>().ok());
+                    if let Some(p) = position {
+                        arrivals.push((n, p, now));
+                    }
                 }
             }
         }
-        lat
+        (lat, arrivals)
     });
     // Where the time goes: how far the projection trails the event table.
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -430,6 +467,7 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
         let sent = sent.clone();
         let failures = failures.clone();
         let answered = answered.clone();
+        let answered_at = answered_at.clone();
         tokio::spawn(async move {
             let t = Instant::now();
             if let Ok(mut m) = sent.lock() {
@@ -449,11 +487,15 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
             if let Ok(mut a) = answered.lock() {
                 a.push(t.elapsed().as_secs_f64() * 1000.0);
             }
+            if let Ok(mut a) = answered_at.lock() {
+                a.insert(n, Instant::now());
+            }
             drop(permit);
         });
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let lat = reader.await?;
+    let (lat, arrivals) = reader.await?;
+    listening.abort();
     sampling.store(false, Ordering::Relaxed);
     let (lag50, lag99, lagmax) = summary(sampler.await?);
     let (c50, c99, _) = summary(answered.lock().map(|a| a.clone()).unwrap_or_default());
@@ -466,8 +508,70 @@ async fn delivery(args: &Args, client: &Client, token: &str, pool: &PgPool) -> a
         "  sent {total} commands in {elapsed:.1} s ({:.0}/s), {failed} failed; {delivered} delivered",
         total as f64 / elapsed
     );
-    println!("  delivery latency: p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms (target p99 ≤ 100 ms: {})", verdict(p99 <= 100.0));
+    println!("  delivery latency: p50 {p50:.1} ms  p99 {p99:.1} ms  max {max:.1} ms (target p99 ≤ 100 ms: {}; {})", verdict(p99 <= 100.0), load());
+    breakdown(
+        &arrivals,
+        &sent.lock().map(|m| m.clone()).unwrap_or_default(),
+        &answered_at.lock().map(|m| m.clone()).unwrap_or_default(),
+        &projected.lock().map(|p| p.clone()).unwrap_or_default(),
+    );
     Ok(())
+}
+
+/// Each delivery split in three: the command (sent → answered), the
+/// projection (answered → its range announced by `ticket_projected`), the
+/// fan-out (announced → arrived over the WebSocket); their p50/p99, and
+/// the split of the slowest 1%.
+fn breakdown(
+    arrivals: &[(u64, Position, Instant)],
+    sent: &HashMap<u64, Instant>,
+    answered: &HashMap<u64, Instant>,
+    projected: &[(Instant, Position)],
+) {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut rows = vec![];
+    for (n, position, arrived) in arrivals {
+        let (Some(s), Some(a)) = (sent.get(n), answered.get(n)) else {
+            continue;
+        };
+        // The first announcement whose range reaches the event.
+        let Some((p, _)) = projected.iter().find(|(_, to)| to >= position) else {
+            continue;
+        };
+        let command = ms(a.saturating_duration_since(*s));
+        let projection = ms(p.saturating_duration_since(*a));
+        let fan_out = ms(arrived.saturating_duration_since(*p));
+        rows.push((ms(*arrived - *s), command, projection, fan_out));
+    }
+    if rows.is_empty() {
+        println!("  breakdown: no delivery could be matched to its announcement");
+        return;
+    }
+    let part = |f: fn(&(f64, f64, f64, f64)) -> f64| summary(rows.iter().map(f).collect());
+    let (c50, c99, _) = part(|r| r.1);
+    let (p50, p99, _) = part(|r| r.2);
+    let (f50, f99, _) = part(|r| r.3);
+    println!(
+        "  breakdown ({} deliveries): command p50 {c50:.1} / p99 {c99:.1} ms; answered → projected p50 {p50:.1} / p99 {p99:.1} ms; projected → delivered p50 {f50:.1} / p99 {f99:.1} ms",
+        rows.len()
+    );
+    rows.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let worst = &rows[..rows.len().div_ceil(100)];
+    let mean =
+        |f: fn(&(f64, f64, f64, f64)) -> f64| worst.iter().map(f).sum::<f64>() / worst.len() as f64;
+    println!(
+        "  the slowest 1% ({}) on average: {:.1} ms = command {:.1} + projection {:.1} + fan-out {:.1}",
+        worst.len(),
+        mean(|r| r.0),
+        mean(|r| r.1),
+        mean(|r| r.2),
+        mean(|r| r.3)
+    );
+    println!(
+        "  ranges announced: {} ({:.1} events each on average)",
+        projected.len(),
+        arrivals.len() as f64 / projected.len().max(1) as f64
+    );
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {
@@ -531,11 +635,12 @@ async fn idle(args: &Args, client: &Client, token: &str) -> anyhow::Result<()> {
     );
     let added_mib = (after.saturating_sub(before)) as f64 / 1024.0;
     println!(
-        "  server resident memory: {:.1} MiB before, {:.1} MiB with the subscriptions: +{added_mib:.1} MiB, {:.1} KiB each (target ≤ 100 MiB: {})",
+        "  server resident memory: {:.1} MiB before, {:.1} MiB with the subscriptions: +{added_mib:.1} MiB, {:.1} KiB each (target ≤ 100 MiB: {}; {})",
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 / sockets.len() as f64,
-        verdict(added_mib <= 100.0)
+        verdict(added_mib <= 100.0),
+        load()
     );
 
     // One event to all of them.

@@ -433,3 +433,225 @@ async fn a_lagged_subscriber_resyncs_from_the_feed_with_no_gap_nor_duplicate() {
         .expect("still open");
     assert_eq!(row.version, 2 + ROUNDS as i64);
 }
+
+/// Waits (bounded) until `n` shared executions run.
+async fn groups(h: &Harness, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while h.api.subscription_groups() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} shared executions, not {n}",
+            h.api.subscription_groups()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn identical_subscriptions_share_one_execution_per_principal() {
+    const LIVE: &str = "subscription { ticketEvents { position type ticketId } }";
+    let h = spawn().await;
+    let lead = h.user("lead", Role::Lead).await;
+    let analyst = h.user("ana", Role::Analyst).await;
+
+    let mut a = h.ws_acked(&lead).await;
+    subscribe(&mut a, "a", LIVE, json!({})).await;
+    groups(&h, 1).await;
+    // Live-only subscriptions start when the server has polled them.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut b = h.ws_acked(&lead).await;
+    subscribe(&mut b, "b", LIVE, json!({})).await;
+    // Another principal: an execution of its own.
+    let mut c = h.ws_acked(&analyst).await;
+    subscribe(&mut c, "c", LIVE, json!({})).await;
+    groups(&h, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.api.subscription_groups(), 2, "b joined a's execution");
+
+    let (t, opened) = h.open("lead", "shared", Severity::High).await;
+    h.project().await;
+    let cursor = opened.position.expect("position").cursor();
+    for (ws, id) in [(&mut a, "a"), (&mut b, "b"), (&mut c, "c")] {
+        let got = next_events(ws, id, 1).await;
+        assert_eq!(got[0]["type"], "TicketOpened");
+        assert_eq!(got[0]["ticketId"], t.to_string().as_str());
+        assert_eq!(got[0]["position"], cursor.as_str());
+    }
+
+    // One member completing leaves the others subscribed.
+    a.send(json!({"id": "a", "type": "complete"})).await;
+    let started = h.exec(t, "lead", Command::Start).await;
+    h.project().await;
+    let got = next_events(&mut b, "b", 1).await;
+    assert_eq!(got[0]["type"], "WorkStarted");
+    assert_eq!(
+        got[0]["position"],
+        started.position.expect("position").cursor().as_str()
+    );
+    a.expect_silence(Duration::from_millis(300)).await;
+    // The last member gone, its execution stops.
+    drop(b);
+    groups(&h, 1).await;
+    drop(c);
+    groups(&h, 0).await;
+}
+
+#[tokio::test]
+async fn a_shared_subscription_that_cannot_run_is_an_error_for_each_subscriber() {
+    const BAD: &str = "subscription { ticketEvents { nope } }";
+    let h = spawn().await;
+    let lead = h.user("lead", Role::Lead).await;
+    for id in ["x", "y"] {
+        let mut ws = h.ws_acked(&lead).await;
+        subscribe(&mut ws, id, BAD, json!({})).await;
+        let msg = ws.recv().await;
+        assert_eq!(msg["id"], id, "{msg}");
+        assert_eq!(msg["type"], "error", "{msg}");
+        assert!(
+            msg["payload"][0]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("nope")),
+            "{msg}"
+        );
+        // No `complete` after an `error`.
+        ws.expect_silence(Duration::from_millis(300)).await;
+    }
+    groups(&h, 0).await;
+}
+
+#[tokio::test]
+async fn a_shared_subscriber_that_falls_behind_goes_on_alone_with_no_gap_nor_duplicate() {
+    use futures::StreamExt;
+
+    const CAPACITY: usize = 2;
+    const ROUNDS: usize = 8;
+    const LIVE: &str = "subscription { ticketEvents { position type } }";
+    let metrics = platform::telemetry::metrics();
+    let counter = |name: &str| {
+        metrics
+            .render()
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let joined_before = counter("ticketera_subscriptions_joined_total ");
+    let h = crate::harness::spawn_with(|_, o| o.broadcast_capacity = CAPACITY).await;
+    let (t, opened) = h.open("lead", "falling behind", Severity::Low).await;
+    let opened = opened.position.expect("position");
+    h.project().await;
+    let viewer = query_api::viewer::Viewer {
+        name: "lead".into(),
+        kind: domain::ActorKind::User,
+        roles: vec![Role::Lead],
+        expires_at: i64::MAX,
+    };
+    let position = |(ty, payload): (&str, String)| -> Position {
+        assert_eq!(ty, "next", "{payload}");
+        let v: Value = serde_json::from_str(&payload).expect("JSON");
+        pos(v["data"]["ticketEvents"]["position"]
+            .as_str()
+            .expect("position"))
+    };
+
+    // The first runs the execution; once it is live, the second joins it.
+    let mut keeping_up = Box::pin(h.api.subscription_messages(LIVE, viewer.clone()));
+    groups(&h, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut behind = Box::pin(h.api.subscription_messages(LIVE, viewer));
+    assert!(
+        counter("ticketera_subscriptions_joined_total ") >= joined_before + 1.0,
+        "the second subscriber joined the first one's execution"
+    );
+    assert_eq!(h.api.subscription_groups(), 1);
+
+    // More answers than the group's channel holds, the second not polled.
+    for i in 0..ROUNDS {
+        let done = h
+            .exec(
+                t,
+                "lead",
+                Command::Comment {
+                    body: format!("behind {i}"),
+                },
+            )
+            .await;
+        let last = done.position.expect("position");
+        h.project().await;
+        let got = tokio::time::timeout(Duration::from_secs(10), keeping_up.next())
+            .await
+            .expect("the first subscriber keeps up")
+            .expect("open");
+        assert_eq!(position(got), last);
+    }
+
+    // Polled now: every event since it joined, once, in feed order.
+    let expected: Vec<Position> = feed_order(&h)
+        .await
+        .into_iter()
+        .filter(|p| *p > opened)
+        .collect();
+    assert_eq!(expected.len(), ROUNDS);
+    let mut got = vec![];
+    while got.len() < ROUNDS {
+        let m = tokio::time::timeout(Duration::from_secs(10), behind.next())
+            .await
+            .expect("the one behind delivers")
+            .expect("open");
+        got.push(position(m));
+    }
+    assert_eq!(got, expected);
+    let more = tokio::time::timeout(Duration::from_millis(300), behind.next()).await;
+    assert!(more.is_err(), "no duplicate after going on alone");
+
+    // Both live afterwards.
+    let live = h
+        .exec(
+            t,
+            "lead",
+            Command::Comment {
+                body: "live again".into(),
+            },
+        )
+        .await;
+    h.project().await;
+    let live = live.position.expect("position");
+    for s in [&mut keeping_up, &mut behind] {
+        let m = tokio::time::timeout(Duration::from_secs(10), s.next())
+            .await
+            .expect("live")
+            .expect("open");
+        assert_eq!(position(m), live);
+    }
+}
+
+#[tokio::test]
+async fn a_null_after_position_is_shared_and_a_given_one_runs_alone() {
+    // As the SPA subscribes: the argument always there, null when live.
+    const SPA: &str = "subscription($after: String) {
+      ticketEvents(afterPosition: $after) { position type }
+    }";
+    let h = spawn().await;
+    let lead = h.user("lead", Role::Lead).await;
+    let (_, opened) = h.open("lead", "before", Severity::Low).await;
+    h.project().await;
+    let opened = opened.position.expect("position").cursor();
+
+    let mut live = h.ws_acked(&lead).await;
+    subscribe(&mut live, "live", SPA, json!({"after": null})).await;
+    groups(&h, 1).await;
+    // Resuming from a position is a subscription of its own: no second
+    // group (its variables differ, so it would be one).
+    let mut resumed = h.ws_acked(&lead).await;
+    subscribe(&mut resumed, "resumed", SPA, json!({"after": opened})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(h.api.subscription_groups(), 1);
+
+    let (_, next) = h.open("lead", "after", Severity::Low).await;
+    h.project().await;
+    let next = next.position.expect("position").cursor();
+    for (ws, id) in [(&mut live, "live"), (&mut resumed, "resumed")] {
+        let got = next_events(ws, id, 1).await;
+        assert_eq!(got[0]["position"], next.as_str(), "{id}");
+    }
+}
