@@ -67,10 +67,16 @@ fi
 # the alert -> GraphQL latency.
 bench_server
 
-say "release build of ticketera and ingest_latency"
-cargo build --release -q -p ticketera -p ticketera-bench >&2
 target="${CARGO_TARGET_DIR:-target}/release"
-bin="$target/ticketera"
+if [ -n "${TICKETERA_BIN:-}" ]; then
+  # Another build of ticketera (e.g. a baseline beside this one): nothing built here.
+  bin="$TICKETERA_BIN"
+  say "ticketera: $bin (not built here)"
+else
+  say "release build of ticketera and ingest_latency"
+  cargo build --release -q -p ticketera -p ticketera-bench >&2
+  bin="$target/ticketera"
+fi
 
 free_port() { bench_free_port; }
 # /proc/net/snmp: "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors ...".
@@ -132,7 +138,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 r_rates=()
 r_lines=()
 rsyslog_run() {
-  local i=$1 port dir rpid e0 t0 sent got tend e1 kernel rate
+  local i=$1 port dir rpid e0 t0 sent got tend e1 kernel mps
   port=$(free_port)
   dir="$work/rsyslog.$i"
   mkdir -p "$dir/spool"
@@ -155,10 +161,10 @@ EOF
   kill "$rpid" 2>/dev/null || true
   wait "$rpid" 2>/dev/null || true
   rm -f "$dir/out"
-  rate=$(rate_of "$got" "$tend" "$t0")
-  r_rates+=("$rate")
+  mps=$(rate_of "$got" "$tend" "$t0")
+  r_rates+=("$mps")
   r_lines+=("$(printf '  rsyslogd  run %d: %7d msg/s written    sent %d, written %d, kernel RcvbufErrors +%d, unaccounted %d (load %s)' \
-    "$i" "$rate" "$sent" "$got" "$kernel" $((sent - got - kernel)) "$(load)")")
+    "$i" "$mps" "$sent" "$got" "$kernel" $((sent - got - kernel)) "$(load)")")
   say "${r_lines[-1]# }"
 }
 
@@ -170,7 +176,7 @@ t_lines=()
 t_unaccounted=0
 peak_rss=0
 ticketera_run() {
-  local i=$1 port hport ipid e0 t0 sent got tend e1 kernel rate received parsed dead dropped reasons
+  local i=$1 port hport ipid e0 t0 sent got tend e1 kernel mps received parsed dead dropped reasons
   local alerts opened batches unstored unaccounted rss
   fresh_db
   port=$(free_port)
@@ -211,10 +217,10 @@ ticketera_run() {
   unaccounted=$((sent - received - kernel))
   unstored=$((received - parsed - dead - dropped))
   t_unaccounted=$((t_unaccounted + (unaccounted < 0 ? -unaccounted : unaccounted) + (unstored < 0 ? -unstored : unstored)))
-  rate=$(rate_of "$parsed" "$tend" "$t0")
-  t_rates+=("$rate")
+  mps=$(rate_of "$parsed" "$tend" "$t0")
+  t_rates+=("$mps")
   t_lines+=("$(printf '  ticketera run %d: %7d msg/s normalized sent %d, received %d, normalized %d (%d alerts -> %d tickets, %d correlation events), dead-lettered %d, dropped %d (%s), kernel RcvbufErrors +%d, unaccounted %d, received - handled %d (load %s)' \
-    "$i" "$rate" "$sent" "$received" "$parsed" "$alerts" "$opened" "$batches" "$dead" "$dropped" "${reasons:-none}" "$kernel" "$unaccounted" "$unstored" "$(load)")")
+    "$i" "$mps" "$sent" "$received" "$parsed" "$alerts" "$opened" "$batches" "$dead" "$dropped" "${reasons:-none}" "$kernel" "$unaccounted" "$unstored" "$(load)")")
   say "${t_lines[-1]# }"
 }
 
