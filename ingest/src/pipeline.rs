@@ -231,6 +231,26 @@ pub fn handle_batch(
     m.suppressed(suppressed);
 }
 
+/// What handling a batch needs: the workers', and the UDP listener's when
+/// it handles a burst itself (`listener::run_udp`).
+#[derive(Clone)]
+pub struct Handler {
+    pub rules: RulesHandle,
+    pub offset: chrono::FixedOffset,
+    pub correlator: Correlator,
+    pub dead: DeadLetters,
+}
+
+impl Handler {
+    pub fn handle(&self, batch: Vec<Message>) {
+        let ctx = ParseContext {
+            default_offset: self.offset,
+            now: Utc::now(),
+        };
+        handle_batch(batch, &self.rules, &ctx, &self.correlator, &self.dead);
+    }
+}
+
 /// Runs one worker until the queue closes.
 pub async fn worker(
     rx: Arc<QueueReceiver>,

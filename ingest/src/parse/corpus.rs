@@ -739,11 +739,7 @@ severity_scale = "fortigate"
             "{shown}"
         );
         for rules in [&Rules::default_rules(), &custom] {
-            assert_eq!(
-                rules.quick(&view),
-                kind(&rules.decide(&event)),
-                "{shown}"
-            );
+            assert_eq!(rules.quick(&view), kind(&rules.decide(&event)), "{shown}");
             assert_eq!(
                 crate::pipeline::quick(line, rules),
                 Some(kind(&rules.decide(&event)))

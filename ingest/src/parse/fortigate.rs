@@ -139,25 +139,28 @@ fn ui_address(ui: &str) -> Option<std::net::IpAddr> {
     parse_ip(Some(inside))
 }
 
-/// A FortiGate message read into its pairs (sorted by key, a repeated key
-/// keeping its first value) and what it derives from them, without the
-/// owned event: the workers decide most messages (traffic logs, not
-/// alerts) from this alone, and [`parse`] builds the event from the same
-/// methods, so both readings see the same values.
+/// A FortiGate message read into its pairs, a repeated key keeping its
+/// first value, and what it derives from them, without the owned event:
+/// the workers decide most messages (traffic logs, not alerts) from this
+/// alone, and [`parse`] builds the event from the same methods, so both
+/// readings see the same values.
 #[derive(Debug)]
 pub struct View<'a> {
+    /// In message order, or sorted by key without repeats (`sorted`).
     pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    sorted: bool,
     header: Option<Header>,
 }
 
 impl<'a> View<'a> {
+    /// The pairs in message order: deciding a traffic log looks up a key
+    /// or two, fewer than a sort would compare.
     pub fn new(text: &'a str, header: Option<Header>) -> Result<View<'a>, ParseError> {
-        let mut pairs = key_values(text)?;
-        // A stable sort keeps the order of equal keys; `dedup_by` keeps the
-        // first of each run.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        pairs.dedup_by(|later, first| later.0 == first.0);
-        let view = View { pairs, header };
+        let view = View {
+            pairs: key_values(text)?,
+            sorted: false,
+            header,
+        };
         if view.value("type").is_none() && view.value("logid").is_none() {
             return Err(ParseError::new(
                 "fortigate",
@@ -167,12 +170,32 @@ impl<'a> View<'a> {
         Ok(view)
     }
 
-    /// The value of `k` as parsed (cleaned, maybe blank).
+    /// Sorted by key, a repeated key keeping its first value (a stable
+    /// sort keeps the order of equal keys, `dedup_by` the first of each
+    /// run): for the many lookups of building the event, and its map.
+    fn sort(mut self) -> Self {
+        if !self.sorted {
+            self.pairs.sort_by(|a, b| a.0.cmp(&b.0));
+            self.pairs.dedup_by(|later, first| later.0 == first.0);
+            self.sorted = true;
+        }
+        self
+    }
+
+    /// The value of `k` as parsed (cleaned, maybe blank); the first one
+    /// when the key is repeated.
     pub fn value(&self, k: &str) -> Option<&str> {
-        self.pairs
-            .binary_search_by(|(key, _)| str::cmp(key, k))
-            .ok()
-            .map(|i| &*self.pairs[i].1)
+        if self.sorted {
+            self.pairs
+                .binary_search_by(|(key, _)| str::cmp(key, k))
+                .ok()
+                .map(|i| &*self.pairs[i].1)
+        } else {
+            self.pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| &**v)
+        }
     }
 
     /// Values are cleaned already: absent, blank, `-`, `N/A` and `(null)` are none.
@@ -251,6 +274,11 @@ impl<'a> View<'a> {
 
     /// The owned event.
     pub fn normalized(self, ctx: &ParseContext) -> Normalized {
+        let this = self.sort();
+        this.owned(ctx)
+    }
+
+    fn owned(self, ctx: &ParseContext) -> Normalized {
         let own = |v: Option<&str>| v.map(str::to_string);
         Normalized {
             format: Some(Format::FortiGate),
