@@ -111,10 +111,12 @@ fn admit_and_push(batch: Vec<Message>, transport: Transport, senders: &Senders, 
 }
 
 /// Receives datagrams until `shutdown`. A burst that emptied the socket
-/// before filling a batch, while the workers have nothing queued, is
-/// handled here: the receiver keeps up, and handing it to a worker would
-/// cost a thread wake-up (and its cache) per few datagrams. Full batches,
-/// and any while the workers are behind, are queued for them.
+/// before filling a batch, while the workers have nothing queued and the
+/// queue would take all of it, is handled here: the receiver keeps up, and
+/// handing it to a worker would cost a thread wake-up (and its cache) per
+/// few datagrams; the queue's bounds drop nothing that queueing would not
+/// have dropped. Full batches, and any while the workers are behind, are
+/// queued for them.
 pub async fn run_udp(
     socket: UdpSocket,
     queue: Queue,
@@ -156,10 +158,11 @@ pub async fn run_udp(
         if batch.is_empty() {
             continue;
         }
-        if queue.depth() == 0 {
-            handler.handle(admit(batch, Transport::Udp, &senders));
+        let batch = admit(batch, Transport::Udp, &senders);
+        if queue.would_take_whole(&batch) {
+            handler.handle(batch);
         } else {
-            admit_and_push(batch, Transport::Udp, &senders, &queue);
+            queue.push(batch);
         }
     }
 }

@@ -125,6 +125,15 @@ impl Queue {
         dropped
     }
 
+    /// Whether the queue is empty and would take all of `batch` (nothing
+    /// of it dropped): then whoever holds it may as well handle it itself.
+    pub fn would_take_whole(&self, batch: &[Message]) -> bool {
+        self.depth() == 0
+            && self.bytes() == 0
+            && batch.len() <= self.capacity
+            && bytes_of(batch) <= self.max_bytes
+    }
+
     pub fn depth(&self) -> usize {
         self.depth.load(Ordering::Relaxed)
     }
