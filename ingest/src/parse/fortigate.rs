@@ -39,10 +39,13 @@ pub fn looks_like(text: &str) -> bool {
             || t.contains("devid="))
 }
 
+/// A key and its value, borrowed from the message when they needed no change.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
 /// Splits `k=v k="v w" …` into pairs. Scans bytes: every delimiter is
 /// ASCII, so slicing at them keeps UTF-8 intact; a key or value without
 /// escapes or control characters is borrowed from `text`, not copied.
-pub fn key_values(text: &str) -> Result<Vec<(Cow<'_, str>, Cow<'_, str>)>, ParseError> {
+pub fn key_values(text: &str) -> Result<Vec<Pair<'_>>, ParseError> {
     let err = |r: String| ParseError::new("fortigate", r);
     let b = text.as_bytes();
     let n = b.len();
@@ -147,7 +150,7 @@ fn ui_address(ui: &str) -> Option<std::net::IpAddr> {
 #[derive(Debug)]
 pub struct View<'a> {
     /// In message order, or sorted by key without repeats (`sorted`).
-    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    pairs: Vec<Pair<'a>>,
     sorted: bool,
     header: Option<Header>,
 }
