@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Ingest benchmark of Ticketera SOC: a benchmark, not a test. Prints figures.
 #
-#   bash bench/ingest.sh [seconds of flood, default 10] [loggen rate, default 1000000 = as fast as it sends]
+#   bash bench/ingest.sh [seconds of flood, default 10] [loggen rate, default 1000000 = as fast as it sends] [runs, default 5]
 #
 # 1. UDP flood of FortiGate lines (97% traffic logs, not alerts; 3% IPS
-#    alerts from 50 attackers) from syslog-ng's `loggen`, first to Debian's
-#    `rsyslogd` (imudp -> one file), then to `ticketera ingest`, the same
-#    flood in the same run: messages per second received and normalized,
-#    loss accounted (the kernel's UDP RcvbufErrors, our queue drops), and
-#    ticketera's peak resident memory.
+#    alerts from 50 attackers) from syslog-ng's `loggen` to Debian's
+#    `rsyslogd` (imudp -> one file) and to `ticketera ingest`, `runs` times
+#    each, interleaved (r, t, r, t …) in the same run: every run's messages
+#    per second written / received and normalized with its accounting
+#    (sent, stored, dead-lettered, dropped by reason, the kernel's UDP
+#    RcvbufErrors, unaccounted), the median of each side and the ratio of
+#    the medians, and ticketera's peak resident memory.
 # 2. Alert in -> ticket visible over GraphQL at 100 alerts/s against
 #    `ticketera serve` (p50/p99).
 #
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 secs="${1:-10}"
 rate="${2:-1000000}"
+runs="${3:-5}"
 work=$(mktemp -d /tmp/ticketera-ingest-bench.XXXXXX)
 pids=()
 cleanup() {
@@ -64,19 +67,27 @@ fi
 # the alert -> GraphQL latency.
 bench_server
 
-say "release build of ticketera and ingest_latency"
-cargo build --release -q -p ticketera -p ticketera-bench >&2
 target="${CARGO_TARGET_DIR:-target}/release"
-bin="$target/ticketera"
+if [ -n "${TICKETERA_BIN:-}" ]; then
+  # Another build of ticketera (e.g. a baseline beside this one): nothing built here.
+  bin="$TICKETERA_BIN"
+  say "ticketera: $bin (not built here)"
+else
+  say "release build of ticketera and ingest_latency"
+  cargo build --release -q -p ticketera -p ticketera-bench >&2
+  bin="$target/ticketera"
+fi
 
 free_port() { bench_free_port; }
 # /proc/net/snmp: "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors ...".
 rcvbuf_errors() { awk '/^Udp:/ { if (++n == 2) print $6 }' /proc/net/snmp; }
+# Creates a database for one receiver: its name in $db, its URL in $db_url
+# (not echoed: a subshell would lose the cleanup list).
 fresh_db() {
-  local db="bench_ingest_$RANDOM$RANDOM"
+  db="bench_ingest_$RANDOM$RANDOM"
   psql -q "$server/postgres" -c "CREATE DATABASE \"$db\"" >/dev/null
   dbs+=("$db")
-  echo "$server/$db"
+  db_url="$server/$db"
 }
 
 # --- the flood: FortiGate lines ----------------------------------------------
@@ -92,7 +103,7 @@ awk 'BEGIN {
     }
   }
 }' > "$flood"
-say "flood file: $(wc -l < "$flood") lines (3% alerts), ${secs} s per receiver, loggen rate $rate/s"
+say "flood file: $(wc -l < "$flood") lines (3% alerts), ${secs} s per run, loggen rate $rate/s"
 
 # Sends the flood to 127.0.0.1:$1; prints loggen's count of messages sent.
 send_flood() {
@@ -113,76 +124,153 @@ settle() {
   echo "$last $lt"
 }
 
-# --- rsyslogd: imudp -> file ---------------------------------------------------
-port=$(free_port)
-mkdir -p "$work/rsyslog"
-cat > "$work/rsyslog.conf" <<EOF
-global(workDirectory="$work/rsyslog")
+# --- the flood, rsyslogd and ticketera interleaved -----------------------------
+# Each side gets a fresh receiver per run (rsyslogd with a fresh file,
+# ticketera with a fresh database), and the runs alternate r, t, r, t … so
+# that the other work on the machine falls on both sides alike.
+
+# The rate of a run: what the receiver handled over the time from the
+# first datagram sent to the moment its counter last moved.
+rate_of() { echo "$1 $2 $3" | awk '{ printf "%.0f", $1 / ($2 - $3) }'; }
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+r_rates=()
+r_lines=()
+rsyslog_run() {
+  local i=$1 port dir rpid e0 t0 sent got tend e1 kernel mps
+  port=$(free_port)
+  dir="$work/rsyslog.$i"
+  mkdir -p "$dir/spool"
+  cat > "$dir/rsyslog.conf" <<EOF
+global(workDirectory="$dir/spool")
 module(load="imudp")
 input(type="imudp" address="127.0.0.1" port="$port" rcvbufSize="8m" ruleset="flood")
 template(name="raw" type="string" string="%rawmsg%\n")
-ruleset(name="flood") { action(type="omfile" file="$work/rsyslog.out" template="raw" asyncWriting="on" flushInterval="1" ioBufferSize="256k") }
+ruleset(name="flood") { action(type="omfile" file="$dir/out" template="raw" asyncWriting="on" flushInterval="1" ioBufferSize="256k") }
 EOF
-rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslog.pid" >"$work/rsyslog.log" 2>&1 &
-pids+=($!); rpid=$!
-sleep 1
-e0=$(rcvbuf_errors); t0=$(date +%s.%N)
-r_sent=$(send_flood "$port")
-read -r r_got tend < <(settle sh -c "cat '$work/rsyslog.out' 2>/dev/null | wc -l")
-e1=$(rcvbuf_errors)
-r_kernel=$((e1 - e0))
-kill "$rpid" 2>/dev/null || true
-r_rate=$(echo "$r_got $tend $t0" | awk '{ printf "%.0f", $1 / ($2 - $3) }')
-say "rsyslogd: sent $r_sent, written $r_got, kernel RcvbufErrors +$r_kernel, unaccounted $((r_sent - r_got - r_kernel))"
+  rsyslogd -n -f "$dir/rsyslog.conf" -i "$dir/pid" >"$dir/log" 2>&1 &
+  rpid=$!
+  pids+=("$rpid")
+  sleep 1
+  e0=$(rcvbuf_errors); t0=$(date +%s.%N)
+  sent=$(send_flood "$port")
+  read -r got tend < <(settle sh -c "cat '$dir/out' 2>/dev/null | wc -l")
+  e1=$(rcvbuf_errors)
+  kernel=$((e1 - e0))
+  kill "$rpid" 2>/dev/null || true
+  wait "$rpid" 2>/dev/null || true
+  rm -f "$dir/out"
+  mps=$(rate_of "$got" "$tend" "$t0")
+  r_rates+=("$mps")
+  r_lines+=("$(printf '  rsyslogd  run %d: %7d msg/s written    sent %d, written %d, kernel RcvbufErrors +%d, unaccounted %d (load %s)' \
+    "$i" "$mps" "$sent" "$got" "$kernel" $((sent - got - kernel)) "$(load)")")
+  say "${r_lines[-1]# }"
+}
 
-# --- ticketera ingest ------------------------------------------------------------
-db=$(fresh_db)
-port=$(free_port)
-hport=$(free_port)
-DATABASE_URL="$db" TICKETERA_HTTP_ADDR="127.0.0.1:$hport" TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:$port" \
-  TICKETERA_SYSLOG_TCP_ADDR="127.0.0.1:$port" TICKETERA_ADMIN_PASSWORD=bench-admin-password \
-  TICKETERA_SYSLOG_UDP_RCVBUF_BYTES=8388608 RUST_LOG=warn "$bin" ingest >"$work/ingest.out" 2>"$work/ingest.err" &
-pids+=($!); ipid=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-metric() { curl -fs "http://127.0.0.1:$hport/metrics" | awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f", s }'; }
-handled() { echo $(( $(metric ticketera_ingest_parsed_total) + $(metric ticketera_ingest_dead_lettered_total) + $(metric ticketera_ingest_dropped_total) )); }
+# Drop reasons of messages (received = parsed + dead-lettered + these;
+# ingest/src/metrics.rs); the other reasons count connections or alerts.
+message_drop_reasons="queue_full queue_bytes_full frame_too_large bad_frame shutdown sender_not_allowed peer_rate_limited"
+t_rates=()
+t_lines=()
+t_unaccounted=0
 peak_rss=0
-( while kill -0 "$ipid" 2>/dev/null; do awk '/VmRSS/ { print $2 }' "/proc/$ipid/status"; sleep 0.2; done ) > "$work/rss" &
-pids+=($!)
-e0=$(rcvbuf_errors); t0=$(date +%s.%N)
-sent=$(send_flood "$port")
-read -r got tend < <(settle handled)
-e1=$(rcvbuf_errors)
-received=$(metric ticketera_ingest_received_total)
-parsed=$(metric ticketera_ingest_parsed_total)
-alerts=$(metric ticketera_ingest_alerts_total)
-dropped=$(metric ticketera_ingest_dropped_total)
-opened=$(metric ticketera_ingest_tickets_opened_total)
-batches=$(metric ticketera_ingest_correlation_events_total)
-peak_rss=$(sort -n "$work/rss" | tail -1)
-t_rate=$(echo "$parsed $tend $t0" | awk '{ printf "%.0f", $1 / ($2 - $3) }')
-say "ticketera: sent $sent, received $received, parsed $parsed ($alerts alerts -> $opened tickets, $batches correlation events), dropped $dropped, kernel RcvbufErrors +$((e1 - e0)), unaccounted $((sent - received - (e1 - e0)))"
-# The latency run below starts on a quiet machine: the flood's receiver has
-# exited (its shutdown flushes pending correlations) and its database is gone.
-kill "$ipid" 2>/dev/null || true
-wait "$ipid" 2>/dev/null || true
-psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS \"${db##*/}\" WITH (FORCE)" >/dev/null 2>&1 || true
+ticketera_run() {
+  local i=$1 port hport ipid e0 t0 sent got tend e1 kernel mps received parsed dead dropped reasons
+  local alerts opened batches unstored unaccounted rss
+  fresh_db
+  port=$(free_port)
+  hport=$(free_port)
+  # One sender (loggen on 127.0.0.1) is the whole flood here, as a relay
+  # would be: its rate limit is set above what it can send.
+  DATABASE_URL="$db_url" TICKETERA_HTTP_ADDR="127.0.0.1:$hport" TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:$port" \
+    TICKETERA_SYSLOG_TCP_ADDR="127.0.0.1:$port" TICKETERA_ADMIN_PASSWORD=bench-admin-password \
+    TICKETERA_SYSLOG_UDP_RCVBUF_BYTES=8388608 TICKETERA_SYSLOG_PEER_RATE=100000000 \
+    RUST_LOG=warn "$bin" ingest >"$work/ingest.$i.out" 2>"$work/ingest.$i.err" &
+  ipid=$!
+  pids+=("$ipid")
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  ( while kill -0 "$ipid" 2>/dev/null; do awk '/VmRSS/ { print $2 }' "/proc/$ipid/status" 2>/dev/null; sleep 0.2; done ) > "$work/rss.$i" &
+  pids+=($!)
+  metrics_url="http://127.0.0.1:$hport/metrics"
+  e0=$(rcvbuf_errors); t0=$(date +%s.%N)
+  sent=$(send_flood "$port")
+  read -r got tend < <(settle handled)
+  e1=$(rcvbuf_errors)
+  kernel=$((e1 - e0))
+  curl -fs "$metrics_url" > "$work/metrics.$i" || true
+  received=$(metric_of "$work/metrics.$i" ticketera_ingest_received_total)
+  parsed=$(metric_of "$work/metrics.$i" ticketera_ingest_parsed_total)
+  dead=$(metric_of "$work/metrics.$i" ticketera_ingest_dead_lettered_total)
+  alerts=$(metric_of "$work/metrics.$i" ticketera_ingest_alerts_total)
+  opened=$(metric_of "$work/metrics.$i" ticketera_ingest_tickets_opened_total)
+  batches=$(metric_of "$work/metrics.$i" ticketera_ingest_correlation_events_total)
+  dropped=$(message_drops "$work/metrics.$i")
+  reasons=$(drops_by_reason "$work/metrics.$i")
+  kill "$ipid" 2>/dev/null || true
+  wait "$ipid" 2>/dev/null || true
+  psql -q "$server/postgres" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  rss=$(sort -n "$work/rss.$i" | tail -1)
+  if [ "${rss:-0}" -gt "$peak_rss" ]; then peak_rss=$rss; fi
+  # Lost between the socket and a counter: neither the kernel's drops nor
+  # ours (received - handled: the README's identity).
+  unaccounted=$((sent - received - kernel))
+  unstored=$((received - parsed - dead - dropped))
+  t_unaccounted=$((t_unaccounted + (unaccounted < 0 ? -unaccounted : unaccounted) + (unstored < 0 ? -unstored : unstored)))
+  mps=$(rate_of "$parsed" "$tend" "$t0")
+  t_rates+=("$mps")
+  t_lines+=("$(printf '  ticketera run %d: %7d msg/s normalized sent %d, received %d, normalized %d (%d alerts -> %d tickets, %d correlation events), dead-lettered %d, dropped %d (%s), kernel RcvbufErrors +%d, unaccounted %d, received - handled %d (load %s)' \
+    "$i" "$mps" "$sent" "$received" "$parsed" "$alerts" "$opened" "$batches" "$dead" "$dropped" "${reasons:-none}" "$kernel" "$unaccounted" "$unstored" "$(load)")")
+  say "${t_lines[-1]# }"
+}
+
+metric_of() { awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f", s }' "$1"; }
+# Sum of the message drop reasons in a /metrics text (file $1, or stdin).
+message_drops() {
+  awk -v rs="$message_drop_reasons" 'BEGIN { split(rs, a, " "); for (k in a) want["ticketera_ingest_dropped_total{reason=\"" a[k] "\"}"] = 1 }
+    ($1 in want) { s += $2 } END { printf "%.0f", s }' "${1:-/dev/stdin}"
+}
+drops_by_reason() {
+  awk 'index($1, "ticketera_ingest_dropped_total{") == 1 && $2 > 0 { r = $1; sub(/.*reason="/, "", r); sub(/".*/, "", r); printf "%s%s %.0f", sep, r, $2; sep = ", " }' "$1"
+}
+handled() {
+  local m
+  m=$(curl -fs "$metrics_url") || { echo -1; return; }
+  echo $(( $(echo "$m" | metric_of /dev/stdin ticketera_ingest_parsed_total) + $(echo "$m" | metric_of /dev/stdin ticketera_ingest_dead_lettered_total) + $(echo "$m" | message_drops) ))
+}
+
+say "flood: $runs runs of each receiver, interleaved (load average $(load) on $(nproc) cores)"
+for i in $(seq "$runs"); do
+  rsyslog_run "$i"
+  ticketera_run "$i"
+done
+r_med=$(median "${r_rates[@]}")
+t_med=$(median "${t_rates[@]}")
+
+echo "UDP flood (${secs} s per run, FortiGate lines, 3% alerts; $runs runs of each, interleaved r, t, r, t …):"
+for i in $(seq 0 $((runs - 1))); do
+  echo "${r_lines[$i]}"
+  echo "${t_lines[$i]}"
+done
+echo "  median of $runs: rsyslogd imudp->file ${r_med} msg/s written, ticketera ingest ${t_med} msg/s received and normalized"
+echo "  ratio of medians ticketera/rsyslogd: $(echo "$t_med $r_med" | awk '{ printf "%.2f", $1 / $2 }')x"
+echo "  ticketera unaccounted over all runs: $t_unaccounted"
+echo "  ticketera peak resident memory: $((peak_rss / 1024)) MiB"
+echo "  (load average after the flood: $(load) on $(nproc) cores; other work ran on the machine meanwhile)"
 sleep 2
 
-echo "UDP flood (${secs} s, FortiGate lines, 3% alerts):"
-echo "  rsyslogd imudp->file: ${r_rate} msg/s written (loggen sent $r_sent, written $r_got, kernel drops $r_kernel, unaccounted $((r_sent - r_got - r_kernel)))"
-echo "  ticketera ingest:     ${t_rate} msg/s received and normalized (loggen sent $sent, received $received, normalized $parsed, queue drops $dropped, kernel drops $((e1 - e0)), unaccounted $((sent - received - (e1 - e0))))"
-echo "  ratio ticketera/rsyslog: $(echo "$t_rate $r_rate" | awk '{ printf "%.2f", $1 / $2 }')x"
-echo "  ticketera peak resident memory: $((peak_rss / 1024)) MiB"
-
 # --- latency: alert in -> ticket visible over GraphQL -----------------------------
-db=$(fresh_db)
+# Every probe is a new fingerprint of one rule: lift the storm budget (100
+# new tickets per rule and interval), or all but the first 100 probes would
+# be folded into a storm ticket and never seen as tickets of their own.
+fresh_db
 port=$(free_port)
 hport=$(free_port)
-DATABASE_URL="$db" TICKETERA_HTTP_ADDR="127.0.0.1:$hport" TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:$port" \
+DATABASE_URL="$db_url" TICKETERA_HTTP_ADDR="127.0.0.1:$hport" TICKETERA_SYSLOG_UDP_ADDR="127.0.0.1:$port" \
   TICKETERA_SYSLOG_TCP_ADDR="127.0.0.1:$port" TICKETERA_ADMIN_PASSWORD=bench-admin-password \
+  TICKETERA_STORM_TICKETS_PER_RULE=1000000 \
   TICKETERA_GRAPHQL_RATE_PER_MINUTE=0 RUST_LOG=warn "$bin" serve >"$work/serve.out" 2>"$work/serve.err" &
 pids+=($!)
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$hport/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-BENCH_TICKETERA_DATABASE_URL="$db" "$target/ingest_latency" "http://127.0.0.1:$hport" "127.0.0.1:$port" bench-admin-password 100 20
+BENCH_TICKETERA_DATABASE_URL="$db_url" "$target/ingest_latency" "http://127.0.0.1:$hport" "127.0.0.1:$port" bench-admin-password 100 20
 echo "  (load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores)"

@@ -18,7 +18,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
 use crate::metrics::{metrics, DropReason};
-use crate::pipeline::{Message, Queue};
+use crate::pipeline::{Handler, Message, Queue};
 use crate::senders::Senders;
 use crate::Transport;
 
@@ -91,11 +91,10 @@ fn force_rcvbuf(socket: &Socket, rcvbuf: usize) {
 fn force_rcvbuf(_: &Socket, _: usize) {}
 
 /// Counts `batch` as received, drops (and counts) what its senders may not
-/// send, and queues the rest.
-fn admit_and_push(batch: Vec<Message>, transport: Transport, senders: &Senders, queue: &Queue) {
+/// send, and returns the rest.
+fn admit(mut batch: Vec<Message>, transport: Transport, senders: &Senders) -> Vec<Message> {
     let m = metrics();
     m.received(transport, batch.len() as u64);
-    let mut batch = batch;
     let refused = senders.filter(&mut batch, |msg| msg.peer.map(|p| p.ip()));
     if refused.not_allowed > 0 {
         m.dropped(DropReason::SenderNotAllowed, refused.not_allowed);
@@ -103,14 +102,26 @@ fn admit_and_push(batch: Vec<Message>, transport: Transport, senders: &Senders, 
     if refused.rate_limited > 0 {
         m.dropped(DropReason::PeerRateLimited, refused.rate_limited);
     }
-    queue.push(batch);
+    batch
 }
 
-/// Receives datagrams until `shutdown`.
+/// [`admit`], and queues the rest.
+fn admit_and_push(batch: Vec<Message>, transport: Transport, senders: &Senders, queue: &Queue) {
+    queue.push(admit(batch, transport, senders));
+}
+
+/// Receives datagrams until `shutdown`. A burst that emptied the socket
+/// before filling a batch, while the workers have nothing queued and the
+/// queue would take all of it, is handled here: the receiver keeps up, and
+/// handing it to a worker would cost a thread wake-up (and its cache) per
+/// few datagrams; the queue's bounds drop nothing that queueing would not
+/// have dropped. Full batches, and any while the workers are behind, are
+/// queued for them.
 pub async fn run_udp(
     socket: UdpSocket,
     queue: Queue,
     senders: Senders,
+    handler: Handler,
     shutdown: platform::http::shutdown::Shutdown,
 ) {
     let mut rx = udp_batch::Receiver::new();
@@ -144,8 +155,14 @@ pub async fn run_udp(
                 }
             }
         }
-        if !batch.is_empty() {
-            admit_and_push(batch, Transport::Udp, &senders, &queue);
+        if batch.is_empty() {
+            continue;
+        }
+        let batch = admit(batch, Transport::Udp, &senders);
+        if queue.would_take_whole(&batch) {
+            handler.handle(batch);
+        } else {
+            queue.push(batch);
         }
     }
 }

@@ -12,8 +12,8 @@ use tokio::sync::{mpsc, Mutex};
 use crate::correlate::Correlator;
 use crate::dead_letters::DeadLetters;
 use crate::metrics::{metrics, DropReason};
-use crate::parse::{parse_syslog, Normalized, ParseContext, ParseError};
-use crate::rules::{Decision, Rules};
+use crate::parse::{fortigate_view, parse_syslog, text_of, Normalized, ParseContext, ParseError};
+use crate::rules::{Decision, Quick, Rules};
 use crate::service::RulesHandle;
 use crate::Transport;
 
@@ -125,6 +125,15 @@ impl Queue {
         dropped
     }
 
+    /// Whether the queue is empty and would take all of `batch` (nothing
+    /// of it dropped): then whoever holds it may as well handle it itself.
+    pub fn would_take_whole(&self, batch: &[Message]) -> bool {
+        self.depth() == 0
+            && self.bytes() == 0
+            && batch.len() <= self.capacity
+            && bytes_of(batch) <= self.max_bytes
+    }
+
     pub fn depth(&self) -> usize {
         self.depth.load(Ordering::Relaxed)
     }
@@ -161,6 +170,14 @@ pub fn read(
     Ok((event, decision))
 }
 
+/// The kind of decision [`read`] would make of a FortiGate message, from
+/// its [`fortigate_view`]; None for other messages and unreadable ones.
+pub fn quick(bytes: &[u8], rules: &Rules) -> Option<Quick> {
+    let text = text_of(bytes);
+    let view = fortigate_view(&text)?;
+    Some(rules.quick(&view))
+}
+
 /// Parses and decides one batch; alerts go to the correlator (which never
 /// makes the caller wait on the database), failures to the dead letters.
 pub fn handle_batch(
@@ -173,6 +190,22 @@ pub fn handle_batch(
     let rules = rules.current();
     let (mut parsed, mut alerts, mut not_alert, mut suppressed) = (0u64, 0u64, 0u64, 0u64);
     for m in batch {
+        // Most of a flood is FortiGate traffic logs that are not alerts:
+        // decided from the message's borrowed pairs, no event built. An
+        // alert (and anything else) takes the full reading.
+        match quick(&m.bytes, &rules) {
+            Some(Quick::NotAlert) => {
+                parsed += 1;
+                not_alert += 1;
+                continue;
+            }
+            Some(Quick::Suppressed) => {
+                parsed += 1;
+                suppressed += 1;
+                continue;
+            }
+            Some(Quick::Alert) | None => {}
+        }
         match read(&m.bytes, &rules, ctx) {
             Ok((_, decision)) => {
                 parsed += 1;
@@ -205,6 +238,26 @@ pub fn handle_batch(
     m.alerts(alerts);
     m.not_alert(not_alert);
     m.suppressed(suppressed);
+}
+
+/// What handling a batch needs: the workers', and the UDP listener's when
+/// it handles a burst itself (`listener::run_udp`).
+#[derive(Clone)]
+pub struct Handler {
+    pub rules: RulesHandle,
+    pub offset: chrono::FixedOffset,
+    pub correlator: Correlator,
+    pub dead: DeadLetters,
+}
+
+impl Handler {
+    pub fn handle(&self, batch: Vec<Message>) {
+        let ctx = ParseContext {
+            default_offset: self.offset,
+            now: Utc::now(),
+        };
+        handle_batch(batch, &self.rules, &ctx, &self.correlator, &self.dead);
+    }
 }
 
 /// Runs one worker until the queue closes.

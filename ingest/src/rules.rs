@@ -11,6 +11,7 @@ use regex::Regex;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::parse::fortigate::{self, View};
 use crate::parse::{Format, Normalized};
 
 /// The rules shipped with Ticketera SOC.
@@ -198,35 +199,90 @@ fn format_name(f: Option<Format>) -> &'static str {
     f.map_or("text", |f| f.name())
 }
 
-/// The value a rule or key sees for a field name.
-fn field<'a>(e: &'a Normalized, name: &str) -> Option<Cow<'a, str>> {
-    let b = |s: &'a String| Cow::Borrowed(s.as_str());
-    match name {
-        "vendor" => Some(b(&e.vendor)),
-        "product" => Some(b(&e.product)),
-        "signature" => e.signature.as_ref().map(b),
-        "host" => e.host.as_ref().map(b),
-        "user" => e.user.as_ref().map(b),
-        "format" => Some(Cow::Borrowed(format_name(e.format))),
-        "source_ip" => e.source_ip.map(|i| Cow::Owned(i.to_string())),
-        "destination_ip" => e.destination_ip.map(|i| Cow::Owned(i.to_string())),
-        "destination_port" => e.destination_port.map(|p| Cow::Owned(p.to_string())),
-        "incident_id" => e.incident_id.as_ref().map(b),
-        "message" => Some(b(&e.message)),
-        other => e.fields.get(other).map(b),
+/// What rules read of an event: the normalized event, or a FortiGate
+/// message's [`View`] (the workers' fast path, which must see the very
+/// values the normalized event holds: `parse::fortigate` builds the event
+/// from the same view).
+pub trait EventFields {
+    /// The value a rule or key sees for a field name.
+    fn field(&self, name: &str) -> Option<Cow<'_, str>>;
+    fn vendor_severity(&self) -> Option<&str>;
+}
+
+impl EventFields for Normalized {
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        let e = self;
+        match name {
+            "vendor" => Some(Cow::Borrowed(e.vendor.as_str())),
+            "product" => Some(Cow::Borrowed(e.product.as_str())),
+            "signature" => e.signature.as_ref().map(|s| Cow::Borrowed(s.as_str())),
+            "host" => e.host.as_ref().map(|s| Cow::Borrowed(s.as_str())),
+            "user" => e.user.as_ref().map(|s| Cow::Borrowed(s.as_str())),
+            "format" => Some(Cow::Borrowed(format_name(e.format))),
+            "source_ip" => e.source_ip.map(|i| Cow::Owned(i.to_string())),
+            "destination_ip" => e.destination_ip.map(|i| Cow::Owned(i.to_string())),
+            "destination_port" => e.destination_port.map(|p| Cow::Owned(p.to_string())),
+            "incident_id" => e.incident_id.as_ref().map(|s| Cow::Borrowed(s.as_str())),
+            "message" => Some(Cow::Borrowed(e.message.as_str())),
+            other => e.fields.get(other).map(|s| Cow::Borrowed(s.as_str())),
+        }
+    }
+
+    fn vendor_severity(&self) -> Option<&str> {
+        self.vendor_severity.as_deref()
+    }
+}
+
+impl EventFields for View<'_> {
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        match name {
+            "vendor" => Some(Cow::Borrowed(fortigate::VENDOR)),
+            "product" => Some(Cow::Borrowed(fortigate::PRODUCT)),
+            "signature" => self.signature().map(Cow::Borrowed),
+            "host" => self.host().map(Cow::Borrowed),
+            "user" => self.user().map(Cow::Borrowed),
+            "format" => Some(Cow::Borrowed(Format::FortiGate.name())),
+            "source_ip" => self.source_ip().map(|i| Cow::Owned(i.to_string())),
+            "destination_ip" => self.destination_ip().map(|i| Cow::Owned(i.to_string())),
+            "destination_port" => self.destination_port().map(|p| Cow::Owned(p.to_string())),
+            "incident_id" => None,
+            "message" => Some(Cow::Borrowed(self.message())),
+            other => self.value(other).map(Cow::Borrowed),
+        }
+    }
+
+    fn vendor_severity(&self) -> Option<&str> {
+        View::vendor_severity(self)
     }
 }
 
 impl Rule {
-    fn matches(&self, e: &Normalized) -> bool {
+    fn matches<E: EventFields + ?Sized>(&self, e: &E) -> bool {
         self.matches
             .iter()
-            .all(|(f, re)| field(e, f).is_some_and(|v| re.is_match(&v)))
+            .all(|(f, re)| e.field(f).is_some_and(|v| re.is_match(&v)))
             && !self
                 .exclude
                 .iter()
-                .any(|(f, re)| field(e, f).is_some_and(|v| re.is_match(&v)))
+                .any(|(f, re)| e.field(f).is_some_and(|v| re.is_match(&v)))
     }
+}
+
+/// What the rules make of an event, before anything is built for it.
+enum Outcome<'r> {
+    Suppressed(&'r Rule),
+    NoRule,
+    NotAlertRule(&'r Rule),
+    BelowAlerting(&'r Rule),
+    Alert(&'r Rule, Severity),
+}
+
+/// [`Rules::quick`]: the kind of [`Decision`] an event gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quick {
+    NotAlert,
+    Suppressed,
+    Alert,
 }
 
 impl Rules {
@@ -373,39 +429,69 @@ impl Rules {
         })
     }
 
-    /// Decides what an event is. Severity escalation by asset criticality is
-    /// applied later, with the CMDB.
-    pub fn decide(&self, e: &Normalized) -> Decision {
+    fn outcome<E: EventFields + ?Sized>(&self, e: &E) -> Outcome<'_> {
         if let Some(s) = self.suppress.iter().find(|s| s.matches(e)) {
-            return Decision::Suppressed {
-                rule: s.name.clone(),
-            };
+            return Outcome::Suppressed(s);
         }
         let Some(rule) = self.rules.iter().find(|r| r.matches(e)) else {
-            return Decision::NotAlert {
-                reason: "no rule matches".into(),
-            };
+            return Outcome::NoRule;
         };
         if rule.not_alert {
-            return Decision::NotAlert {
-                reason: format!("rule '{}'", rule.name),
-            };
+            return Outcome::NotAlertRule(rule);
         }
         let severity = match &rule.severity {
             Some(SeverityRule::Fixed(s)) => Some(*s),
             Some(SeverityRule::Scale(name)) => e
-                .vendor_severity
-                .as_deref()
+                .vendor_severity()
                 .and_then(|v| self.scales.get(name).and_then(|scale| scale.map(v))),
             None => None,
         };
-        let Some(severity) = severity else {
-            return Decision::NotAlert {
-                reason: format!(
-                    "rule '{}': vendor severity {:?} is below alerting",
-                    rule.name, e.vendor_severity
-                ),
-            };
+        match severity {
+            Some(severity) => Outcome::Alert(rule, severity),
+            None => Outcome::BelowAlerting(rule),
+        }
+    }
+
+    /// The kind of decision [`Rules::decide`] makes of the same event,
+    /// without building it (no reason text, no alert).
+    pub fn quick<E: EventFields + ?Sized>(&self, e: &E) -> Quick {
+        match self.outcome(e) {
+            Outcome::Suppressed(_) => Quick::Suppressed,
+            Outcome::NoRule | Outcome::NotAlertRule(_) | Outcome::BelowAlerting(_) => {
+                Quick::NotAlert
+            }
+            Outcome::Alert(..) => Quick::Alert,
+        }
+    }
+
+    /// Decides what an event is. Severity escalation by asset criticality is
+    /// applied later, with the CMDB.
+    pub fn decide(&self, e: &Normalized) -> Decision {
+        let (rule, severity) = match self.outcome(e) {
+            Outcome::Suppressed(s) => {
+                return Decision::Suppressed {
+                    rule: s.name.clone(),
+                }
+            }
+            Outcome::NoRule => {
+                return Decision::NotAlert {
+                    reason: "no rule matches".into(),
+                }
+            }
+            Outcome::NotAlertRule(rule) => {
+                return Decision::NotAlert {
+                    reason: format!("rule '{}'", rule.name),
+                }
+            }
+            Outcome::BelowAlerting(rule) => {
+                return Decision::NotAlert {
+                    reason: format!(
+                        "rule '{}': vendor severity {:?} is below alerting",
+                        rule.name, e.vendor_severity
+                    ),
+                }
+            }
+            Outcome::Alert(rule, severity) => (rule, severity),
         };
         let rule_name = e.signature.clone().unwrap_or_else(|| rule.name.clone());
         let key = rule
@@ -417,7 +503,7 @@ impl Rules {
             let v = if k == "rule_name" {
                 Some(Cow::Borrowed(rule_name.as_str()))
             } else {
-                field(e, k)
+                e.field(k)
             };
             h.update(k.as_bytes());
             h.update(b"=");

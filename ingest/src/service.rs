@@ -227,6 +227,12 @@ impl Ingest {
             udp_socket,
             self.queue.clone(),
             senders.clone(),
+            crate::pipeline::Handler {
+                rules: self.rules.clone(),
+                offset: s.syslog_timezone,
+                correlator: self.correlator.clone(),
+                dead: self.dead_letters.clone(),
+            },
             shutdown.clone(),
         ));
         tokio::spawn(crate::listener::run_tcp(

@@ -640,3 +640,111 @@ fn fortisiem_samples_have_every_field() {
     );
     assert!(d.is_empty(), "json: {d:?}");
 }
+
+/// The workers decide FortiGate messages from a [`super::fortigate::View`]
+/// (`pipeline::quick`): for every message that path takes, the view must
+/// show the rules every value the normalized event shows, and the decision
+/// must be of the same kind, with the shipped rules and with rules that
+/// read the derived fields.
+#[test]
+fn the_fast_path_sees_what_the_event_holds() {
+    use crate::rules::{Decision, EventFields, Quick, Rules};
+    let custom = Rules::from_toml(
+        r#"
+[correlation]
+key = ["vendor", "rule_name", "source_ip", "destination_ip"]
+[scales.fortigate]
+words = { critical = "CRITICAL", alert = "HIGH", notice = "LOW", information = "NONE" }
+[[suppress]]
+name = "scanner"
+match = { source_ip = "^203\\.0\\.113\\.7$" }
+[[rules]]
+name = "admin"
+match = { user = "^admin$", host = "." }
+severity = "HIGH"
+[[rules]]
+name = "web"
+match = { destination_port = "^443$", message = "^$" }
+exclude = { signature = "Log4j" }
+not_alert = true
+[[rules]]
+name = "any"
+match = { vendor = "^Fortinet$", format = "^fortigate$", product = "FortiGate" }
+severity_scale = "fortigate"
+"#,
+    )
+    .expect("the test rules load");
+    let traffic = r#"date=2026-11-27 time=10:08:15 devname="FGT-EDGE-01" devid="FG200F0000000001" eventtime=1795784895 tz="-0300" logid="0000000013" type="traffic" subtype="forward" level="notice" vd="root" srcip=10.20.1.2 srcport=1024 srcintf="lan" dstip=93.184.215.14 dstport=443 dstintf="wan1" sessionid=4411980 proto=6 action="close" policyid=4 service="HTTPS" duration=3 sentbyte=100 rcvdbyte=1000 sentpkt=22 rcvdpkt=35"#;
+    let ips = r#"date=2026-11-27 time=10:02:11 devname="FGT-EDGE-01" devid="FG200F0000000001" eventtime=1795784531000000000 tz="-0300" logid="0419016384" type="utm" subtype="ips" eventtype="signature" level="alert" vd="root" severity="critical" srcip=203.0.113.7 srccountry="Reserved" dstip=10.20.1.15 srcintf="wan1" dstintf="dmz" sessionid=4400000 action="dropped" proto=6 service="HTTPS" policyid=12 attack="Apache.Log4j.Error.Log.Remote.Code.Execution" srcport=1024 dstport=443 direction="outgoing" attackid=51006 profile="default" crscore=50 craction=4096 crlevel="critical""#;
+    let mut lines: Vec<Vec<u8>> = vec![
+        format!("<189>{traffic}"),
+        format!("<185>{ips}"),
+        format!("<185>  {ips}\r\n"),
+        ips.replace("203.0.113.7", "203.0.113.8"),
+        traffic.to_string(),
+        format!("\u{feff}<189>{traffic}"),
+        format!("<189>{traffic} user=\"admin\" msg=\"\""),
+        format!("<189>{traffic} user=\"10.0.0.1\" xauthuser=\"admin\" msg=\"a \\\"b\\\"\""),
+        "<190>date=2026-11-27 time=10:00:00 devname=FGT logid=0100032001 type=event subtype=system level=information ui=ssh(203.0.113.7) user=admin msg=\"Administrator admin logged in\"".into(),
+        "<190>logid=0100032001 type=event srcip=N/A remip=198.51.100.4 locip=10.0.0.1 remport=500 locport=(null) devname=- level=warning".into(),
+        "<190>logid=1 type=event path=a\\=b k=v k=second tab=\"a\tb\" nul=\"x\u{1}y\"".into(),
+        "<189>devname=FGT type=traffic eventtime=1795784895123 dstport=0 srcport=70000".into(),
+        "<189>date=2026-11-27 time=10:08:15 tz=\"+0100\" devname=FGT type=utm level=critical".into(),
+        "<189>date=2026-11-27 time=10:08:15 devname=FGT type=utm attack=\"unterminated".into(),
+        "<189>date=2026-11-27 devname=FGT subtype=x".into(),
+        format!("<13>1 2026-11-27T10:00:00Z fw app - - - {ips}"),
+        format!("<189>Nov 27 10:00:00 relay {ips}"),
+        format!("<189><185>{ips}"),
+    ]
+    .into_iter()
+    .map(String::into_bytes)
+    .collect();
+    lines.extend(samples().into_iter().map(|(_, b, _)| b));
+    lines.extend(documented().into_iter().map(|(_, b, _)| b));
+    let kind = |d: &Decision| match d {
+        Decision::NotAlert { .. } => Quick::NotAlert,
+        Decision::Suppressed { .. } => Quick::Suppressed,
+        Decision::Alert(_) => Quick::Alert,
+    };
+    let named = [
+        "vendor",
+        "product",
+        "signature",
+        "host",
+        "user",
+        "format",
+        "source_ip",
+        "destination_ip",
+        "destination_port",
+        "incident_id",
+        "message",
+        "no-such-key",
+    ];
+    let mut fast = 0;
+    for line in &lines {
+        let text = super::text_of(line);
+        let Some(view) = super::fortigate_view(&text) else {
+            continue;
+        };
+        fast += 1;
+        let shown = String::from_utf8_lossy(line);
+        let event = parse_syslog(line, &ctx()).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let keys = event.fields.keys().map(String::as_str);
+        for name in named.into_iter().chain(keys) {
+            assert_eq!(view.field(name), event.field(name), "{shown}: field {name}");
+        }
+        assert_eq!(
+            EventFields::vendor_severity(&view),
+            event.vendor_severity.as_deref(),
+            "{shown}"
+        );
+        for rules in [&Rules::default_rules(), &custom] {
+            assert_eq!(rules.quick(&view), kind(&rules.decide(&event)), "{shown}");
+            assert_eq!(
+                crate::pipeline::quick(line, rules),
+                Some(kind(&rules.decide(&event)))
+            );
+        }
+    }
+    assert!(fast >= 15, "only {fast} messages took the fast path");
+}

@@ -20,6 +20,7 @@ pub mod syslog;
 pub mod time;
 pub mod windows;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -124,19 +125,26 @@ pub const RAW_MAX_CHARS: usize = 8_192;
 /// Drops control characters but tab and newline: `jsonb` refuses NUL, and
 /// the others are never meaningful in a field.
 pub fn clean(s: &str) -> String {
+    clean_cow(s).into_owned()
+}
+
+/// [`clean`], borrowing `s` when there is nothing to drop (the common case).
+pub fn clean_cow(s: &str) -> Cow<'_, str> {
     // Fast path: no C0 control but tab and newline, no DEL, and no C1
-    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F): a plain copy.
+    // control (U+0080..U+009F, encoded 0xC2 0x80..0x9F): `s` itself.
     // (Any 0xC2 byte takes the slow path: rare in logs, and the check stays
     // a simple byte scan.)
     let dirty = s
         .bytes()
         .any(|c| (c < 0x20 && c != b'\t' && c != b'\n') || c == 0x7f || c == 0xc2);
     if !dirty {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
-    s.chars()
-        .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
-        .collect()
+    Cow::Owned(
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\t' | '\n'))
+            .collect(),
+    )
 }
 
 /// At most `max` characters of `s`, cleaned.
@@ -181,16 +189,46 @@ pub fn parse_port(s: Option<&str>) -> Option<u16> {
         .filter(|p| *p != 0)
 }
 
+/// The text of a message: valid UTF-8 (the common case) is checked fast
+/// and borrowed.
+fn decode(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(t) => Cow::Borrowed(t),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
+/// Without a BOM and the framing's leftovers around it.
+fn trimmed(text: &str) -> &str {
+    text.trim_start_matches('\u{feff}')
+        .trim_matches(|c: char| c == '\n' || c == '\r' || c == '\0' || c == ' ')
+}
+
+/// A FortiGate message exactly as [`parse_syslog`] reads one without
+/// changing it afterwards (its own `<PRI>` form, or bare key=value), as a
+/// [`fortigate::View`]; None for any other message, and for one that does
+/// not read (the full parse then says why). `text` is [`decode`]d.
+pub fn fortigate_view(text: &str) -> Option<fortigate::View<'_>> {
+    let text = trimmed(text);
+    if text.starts_with('<') {
+        let (header, rest) = syslog::fortigate_after_pri(text)?;
+        fortigate::View::new(rest, Some(header)).ok()
+    } else if !text.starts_with('{') && !text.starts_with("CEF:") && fortigate::looks_like(text) {
+        fortigate::View::new(text, None).ok()
+    } else {
+        None
+    }
+}
+
+/// [`decode`] for the workers' fast path.
+pub fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    decode(bytes)
+}
+
 /// Reads a syslog line, or a SIEM body, into a normalized event.
 pub fn parse_syslog(bytes: &[u8], ctx: &ParseContext) -> Result<Normalized, ParseError> {
-    // Valid UTF-8 (the common case) is checked fast and borrowed.
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => String::from_utf8_lossy(bytes),
-    };
-    let text = text
-        .trim_start_matches('\u{feff}')
-        .trim_matches(|c: char| c == '\n' || c == '\r' || c == '\0' || c == ' ');
+    let text = decode(bytes);
+    let text = trimmed(&text);
     if text.is_empty() {
         return Err(ParseError::new("syslog", "empty message"));
     }

@@ -86,17 +86,39 @@ fn after_pri(
         pri: Some(pri),
         ..outer
     };
-    let bytes = rest.as_bytes();
-    if bytes.len() > 2
-        && bytes[0].is_ascii_digit()
-        && (bytes[1] == b' ' || (bytes[1].is_ascii_digit() && bytes[2] == b' '))
-    {
+    if is_rfc5424(rest) {
         return rfc5424(rest, header, ctx);
     }
     if fortigate::looks_like(rest) {
         return fortigate::parse(rest, Some(header), ctx);
     }
     Ok(envelope(rest, header, ctx, nested_pri))
+}
+
+/// An RFC 5424 header after the PRI: a version of one or two digits.
+fn is_rfc5424(rest: &str) -> bool {
+    let bytes = rest.as_bytes();
+    bytes.len() > 2
+        && bytes[0].is_ascii_digit()
+        && (bytes[1] == b' ' || (bytes[1].is_ascii_digit() && bytes[2] == b' '))
+}
+
+/// When `after_pri` (from a message's start) reads `text` as FortiGate's
+/// own `<PRI>` form: its header and the key=value text. The same tests in
+/// the same order as `after_pri`.
+pub fn fortigate_after_pri(text: &str) -> Option<(Header, &str)> {
+    let (pri, rest) = parse_pri(text).ok()?;
+    let rest = rest.trim_start_matches(' ');
+    if rest.trim().is_empty() || is_rfc5424(rest) || !fortigate::looks_like(rest) {
+        return None;
+    }
+    Some((
+        Header {
+            pri: Some(pri),
+            ..Header::default()
+        },
+        rest,
+    ))
 }
 
 /// `VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA [MSG]`,
