@@ -235,7 +235,7 @@ impl Rebuild {
                 .execute(&mut *tx)
                 .await?;
         }
-        schema::enter_schema(&mut tx, build).await?;
+        schema::switch_schema(&mut tx, build).await?;
         loop {
             let events =
                 feed::read_after(&mut *tx, &self.codec, progress.position, READ_BATCH).await?;
