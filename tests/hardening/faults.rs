@@ -273,7 +273,7 @@ async fn postgres_killed_under_load_recovers_without_a_restart_and_loses_nothing
     let mut app = process::spawn(
         "serve",
         &url,
-        &[("TICKETERA_INGEST_WEBHOOK_SECRET", WEBHOOK_SECRET.into())],
+        &[("TICKETERA_WEBHOOK_SECRET", WEBHOOK_SECRET.into())],
     );
     let pool = PgPool::connect(&url).await.expect("pool");
     let analyst = process::token(&pool, Role::Analyst).await;
@@ -367,7 +367,7 @@ async fn postgres_killed_under_load_recovers_without_a_restart_and_loses_nothing
 async fn serve_killed_under_load_keeps_every_acknowledged_command_and_webhook() {
     let (url, pool) = test_kit::fresh_database(5).await;
     let env = [(
-        "TICKETERA_INGEST_WEBHOOK_SECRET",
+        "TICKETERA_WEBHOOK_SECRET",
         WEBHOOK_SECRET.to_string(),
     )];
     let mut app = process::spawn("serve", &url, &env);
