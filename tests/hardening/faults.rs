@@ -366,10 +366,7 @@ async fn postgres_killed_under_load_recovers_without_a_restart_and_loses_nothing
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn serve_killed_under_load_keeps_every_acknowledged_command_and_webhook() {
     let (url, pool) = test_kit::fresh_database(5).await;
-    let env = [(
-        "TICKETERA_WEBHOOK_SECRET",
-        WEBHOOK_SECRET.to_string(),
-    )];
+    let env = [("TICKETERA_WEBHOOK_SECRET", WEBHOOK_SECRET.to_string())];
     let mut app = process::spawn("serve", &url, &env);
     let analyst = process::token(&pool, Role::Analyst).await;
     let siem = process::token(&pool, Role::Integration).await;
