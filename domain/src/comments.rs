@@ -58,19 +58,15 @@ impl Comments {
     /// The comments from the `start`-th on (oldest first), without walking
     /// those before it.
     pub fn since(&self, start: usize) -> impl Iterator<Item = &Comment> + '_ {
-        let first_chunk = start / CHUNK;
-        let skip = start % CHUNK;
-        self.full
-            .get(first_chunk..)
-            .unwrap_or_default()
-            .iter()
+        // Past the full chunks altogether: nothing of the tail either.
+        let (full, tail) = match self.full.get(start / CHUNK..) {
+            Some(full) => (full, self.tail.as_slice()),
+            None => (&[][..], &[][..]),
+        };
+        full.iter()
             .flat_map(|chunk| chunk.iter())
-            .chain(self.tail.iter())
-            .skip(if first_chunk <= self.full.len() {
-                skip
-            } else {
-                usize::MAX
-            })
+            .chain(tail.iter())
+            .skip(start % CHUNK)
     }
 
     pub fn last(&self) -> Option<&Comment> {

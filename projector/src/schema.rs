@@ -164,16 +164,7 @@ pub(crate) async fn enter_schema(
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), ProjectorError> {
-    check_schema_name(schema)?;
-    sqlx::query(
-        "SELECT set_config('search_path',
-                quote_ident($1) || ', ' || current_setting('search_path'),
-                true)",
-    )
-    .bind(schema)
-    .execute(conn)
-    .await?;
-    Ok(())
+    set_search_path(conn, schema, ENTER_SCHEMA).await
 }
 
 /// [`enter_schema`] for a transaction that already entered another schema
@@ -183,15 +174,23 @@ pub(crate) async fn switch_schema(
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), ProjectorError> {
+    set_search_path(conn, schema, SWITCH_SCHEMA).await
+}
+
+const ENTER_SCHEMA: &str = "SELECT set_config('search_path',
+        quote_ident($1) || ', ' || current_setting('search_path'), true)";
+
+const SWITCH_SCHEMA: &str = "SELECT set_config('search_path',
+        quote_ident($1) || ', ' || (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'),
+        true)";
+
+async fn set_search_path(
+    conn: &mut PgConnection,
+    schema: &str,
+    sql: &'static str,
+) -> Result<(), ProjectorError> {
     check_schema_name(schema)?;
-    sqlx::query(
-        "SELECT set_config('search_path',
-                quote_ident($1) || ', ' || (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path'),
-                true)",
-    )
-    .bind(schema)
-    .execute(conn)
-    .await?;
+    sqlx::query(sql).bind(schema).execute(conn).await?;
     Ok(())
 }
 

@@ -81,6 +81,26 @@ fn open_tickets(
     })
 }
 
+/// `n` clients opening tickets as `token` on `app` until `stop`.
+fn openers(
+    n: usize,
+    app: &Proc,
+    token: &str,
+    answers: &Arc<Answers>,
+    stop: &Arc<AtomicBool>,
+) -> Vec<JoinHandle<()>> {
+    (0..n)
+        .map(|_| {
+            open_tickets(
+                app.http.clone(),
+                token.to_string(),
+                answers.clone(),
+                stop.clone(),
+            )
+        })
+        .collect()
+}
+
 /// Raises FortiSIEM incidents (each its own incident id, so each opens its
 /// own ticket) through the signed webhook until `stop`.
 fn raise_incidents(
@@ -280,16 +300,7 @@ async fn postgres_killed_under_load_recovers_without_a_restart_and_loses_nothing
 
     let stop = Arc::new(AtomicBool::new(false));
     let answers = Arc::new(Answers::default());
-    let openers: Vec<_> = (0..4)
-        .map(|_| {
-            open_tickets(
-                app.http.clone(),
-                analyst.clone(),
-                answers.clone(),
-                stop.clone(),
-            )
-        })
-        .collect();
+    let openers = openers(4, &app, &analyst, &answers, &stop);
     let flood = flood_syslog(&app, stop.clone());
     stores_again(&answers, 20, "opens before the fault").await;
 
@@ -373,16 +384,7 @@ async fn serve_killed_under_load_keeps_every_acknowledged_command_and_webhook() 
 
     let stop = Arc::new(AtomicBool::new(false));
     let answers = Arc::new(Answers::default());
-    let mut load: Vec<_> = (0..4)
-        .map(|_| {
-            open_tickets(
-                app.http.clone(),
-                analyst.clone(),
-                answers.clone(),
-                stop.clone(),
-            )
-        })
-        .collect();
+    let mut load = openers(4, &app, &analyst, &answers, &stop);
     load.extend((0..2u64).map(|k| {
         raise_incidents(
             app.http.clone(),
