@@ -303,6 +303,18 @@ impl Query {
         )?)
     }
 
+    /// The position the tickets read model has applied, as the queries of
+    /// this moment read it: what is answered after this call reflects at
+    /// least it. A client that reads this first, then its lists, then
+    /// subscribes with `ticketEvents(afterPosition:)` set to it, hears every
+    /// event its lists do not show, however late its subscription starts
+    /// (an event may come twice, never zero times).
+    #[graphql(guard = "RoleGuard(Action::Read)")]
+    async fn live_position(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        let read = data::<ReadModels>(ctx)?;
+        Ok(read.checkpoint(Projection::Tickets).await?.cursor())
+    }
+
     /// The events of a ticket from the event store, oldest first (`reverse`:
     /// newest first), a page of at most `first` (1 to 1000; without it, the
     /// first 100) events: pass the `cursor` of the page's last event as

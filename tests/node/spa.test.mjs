@@ -247,6 +247,40 @@ describe('analysts SPA', () => {
     assert.deepEqual(problems, []);
   });
 
+  uiTest('a ticket opened after the queue loaded but before the live feed subscribed still arrives', async () => {
+    const user = await createUser(server, admin, 'analyst', 'late');
+    const { page, problems } = await open();
+    // The browser's subscribe messages wait (in order) until the ticket is
+    // opened and projected: the server registers the subscription after it,
+    // as a loaded server may.
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    let subscribes = 0;
+    await page.routeWebSocket(/\/graphql\/ws$/, (ws) => {
+      const upstream = ws.connectToServer();
+      let chain = Promise.resolve();
+      ws.onMessage((message) => {
+        chain = chain.then(async () => {
+          if (typeof message === 'string' && JSON.parse(message).type === 'subscribe') {
+            subscribes += 1;
+            await held;
+          }
+          upstream.send(message);
+        });
+      });
+    });
+    await signIn(page, server, user);
+    await page.getByRole('status').filter({ hasText: 'En vivo' }).waitFor();
+    await eventually(async () => subscribes > 0 || null, { what: 'the held subscription' });
+    const late = await restTicket({ title: `Abierto antes de suscribirse ${randomUUID().slice(0, 6)}`, severity: 'HIGH' });
+    assert.equal(await row(page, late.number).count(), 0, 'the queue loaded before the ticket');
+    release();
+    await row(page, late.number).waitFor({ timeout: LIVE_BOUND_MS });
+    assert.deepEqual(problems, []);
+  });
+
   uiTest('a reload keeps the session; logout ends it on the server (the refresh cookie no longer works)', async () => {
     const user = await createUser(server, admin, 'analyst', 'session');
     const { context, page, problems } = await open();

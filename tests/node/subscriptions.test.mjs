@@ -189,6 +189,31 @@ describe('ticketEvents subscription (graphql-ws client)', () => {
     sub.dispose();
   });
 
+  test('livePosition: read before a list, it starts a subscription that misses nothing the list lacks', { timeout: 60_000 }, async () => {
+    const start = (await graphql(server, token, '{ livePosition }')).data.livePosition;
+    assert.equal(typeof start, 'string');
+    const before = await openTicket(server, token, { title: `before the list ${randomUUID().slice(0, 6)}` });
+    // Projected: a list read now shows it.
+    await eventually(async () => (await graphql(server, token, '{ ticket(number: $n) { id } }'.replace('$n', JSON.stringify(before.number)))).data?.ticket, {
+      what: `${before.number} in the read model`,
+    });
+    // Opened after the list was read and before the subscription starts:
+    // only the subscription can bring it.
+    const between = await openTicket(server, token, { title: `before the subscription ${randomUUID().slice(0, 6)}` });
+    const c = wsClient(server, { Authorization: `Bearer ${token}` });
+    clients.push(c);
+    const sub = collect(c.client, { after: start });
+    await sub.until((es) => es.some((e) => e.ticketId === between.id), `ticket ${between.number}`);
+    const positions = positionsOf(sub.events);
+    assert.ok(positions.includes(before.position), 'the event after the start position came too');
+    const order = (cursor) => BigInt(Buffer.from(cursor.slice('p1_'.length), 'base64url').toString().split(':')[1]);
+    assert.ok(
+      sub.events.every((e) => order(e.position) > order(start)),
+      'nothing at or before the start position',
+    );
+    sub.dispose();
+  });
+
   test('resume after a dropped connection with afterPosition: no gap, no duplicate', { timeout: 90_000 }, async () => {
     const a = await openTicket(server, token, { title: 'resume A' });
     const before = [];

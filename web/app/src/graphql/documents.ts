@@ -183,6 +183,14 @@ export const LastActorQuery = graphql(`
   }
 `);
 
+// Read before the pages' queries and the live feed start, so that the feed
+// resumes after what those queries show (graphql/LiveFeed.tsx).
+export const LivePositionQuery = graphql(`
+  query LivePosition {
+    livePosition
+  }
+`);
+
 export const MeQuery = graphql(`
   query Me {
     me {

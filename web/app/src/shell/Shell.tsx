@@ -7,7 +7,7 @@ import { session } from '../auth/session';
 import { useSession } from '../auth/useSession';
 import { onLiveState, type LiveState } from '../graphql/client';
 import { MeQuery } from '../graphql/documents';
-import { LiveFeed, useLivePaused } from '../graphql/LiveFeed';
+import { LiveFeed, useLiveStart, useLivePaused } from '../graphql/LiveFeed';
 import { setLanguage } from '../i18n';
 import { CommandPalette } from './CommandPalette';
 import { dialogOpen, emitCommand, isTyping, onCommand } from './commands';
@@ -52,6 +52,8 @@ function SignedIn() {
   const [shortcuts, setShortcuts] = useState(false);
   const [palette, setPalette] = useState(false);
   const [me] = useQuery({ query: MeQuery });
+  // The pages render once the live feed knows where to start.
+  const start = useLiveStart();
   const user = s.status === 'signedIn' ? s.user : null;
   const display = me.data?.me.displayName || user?.name || '';
   const role = user?.roles[0];
@@ -96,7 +98,7 @@ function SignedIn() {
       >
         {t('app.skipToContent')}
       </a>
-      <LiveFeed />
+      {start && <LiveFeed start={start.position} />}
       <header className="flex h-11 shrink-0 items-center gap-4 border-b border-line bg-panel px-3">
         <Link to="/tickets" search={{}} className="flex items-center gap-2 text-fg no-underline">
           <img src="/favicon.svg" alt="" className="size-5" />
@@ -163,7 +165,13 @@ function SignedIn() {
         </div>
       </header>
       <main id="main" className="min-h-0 flex-1 overflow-hidden" tabIndex={-1}>
-        <Outlet />
+        {start ? (
+          <Outlet />
+        ) : (
+          <p role="status" className="p-8 text-muted">
+            {t('app.loading')}
+          </p>
+        )}
       </main>
       <ShortcutsDialog open={shortcuts} onClose={() => setShortcuts(false)} />
       <CommandPalette open={palette} onClose={() => setPalette(false)} />
