@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
-use async_graphql::{ErrorExtensionValues, Request, ServerError, ValidationResult, Value};
+use async_graphql::{
+    ErrorExtensionValues, Request, Response, ServerError, ValidationResult, Value, Variables,
+};
 
 use crate::AppSchema;
 
@@ -79,18 +81,69 @@ impl Extension for CostCheck {
 }
 
 /// The cost of an operation without running it; `None` when it does not
-/// validate (running it reports why).
+/// validate (running it reports why). `schema` must carry [`CostLimit`]
+/// (the streams schema, or [`crate::schema::bare`]).
 pub async fn measure(schema: &AppSchema, req: &Request) -> Option<usize> {
-    let cell = Arc::new(AtomicUsize::new(NOT_MEASURED));
-    let mut probe = Request::new(req.query.clone()).variables(req.variables.clone());
-    if let Some(name) = &req.operation_name {
-        probe = probe.operation_name(name.clone());
+    Measurable::of(req).measure(schema).await
+}
+
+/// An operation's text, kept to measure it after it ran.
+pub struct Measurable {
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
+}
+
+impl Measurable {
+    pub fn of(req: &Request) -> Measurable {
+        Measurable {
+            query: req.query.clone(),
+            operation_name: req.operation_name.clone(),
+            variables: req.variables.clone(),
+        }
     }
-    schema.execute(probe.data(CostProbe(cell.clone()))).await;
-    match cell.load(Ordering::Relaxed) {
-        NOT_MEASURED => None,
-        cost => Some(cost),
+
+    async fn measure(self, schema: &AppSchema) -> Option<usize> {
+        let cell = Arc::new(AtomicUsize::new(NOT_MEASURED));
+        let mut probe = Request::new(self.query).variables(self.variables);
+        if let Some(name) = self.operation_name {
+            probe = probe.operation_name(name);
+        }
+        schema.execute(probe.data(CostProbe(cell.clone()))).await;
+        match cell.load(Ordering::Relaxed) {
+            NOT_MEASURED => None,
+            cost => Some(cost),
+        }
     }
+}
+
+/// async-graphql's error when its own complexity limit refuses an operation.
+const BUILT_IN_REFUSAL: &str = "Query is too complex.";
+
+/// An answer the queries schema refused with async-graphql's own complexity
+/// limit gets this module's error instead, with the cost (measured on
+/// `measuring`, a schema with [`CostLimit`]) and the budget: the same
+/// answer whichever schema refused.
+pub async fn explain_refusal(
+    resp: &mut Response,
+    op: Measurable,
+    measuring: &AppSchema,
+    budget: usize,
+) {
+    let Some(at) = resp
+        .errors
+        .iter()
+        .position(|e| e.message == BUILT_IN_REFUSAL && e.path.is_empty())
+    else {
+        return;
+    };
+    metrics::counter!("ticketera_graphql_cost_refused_total").increment(1);
+    // Over the budget, so it validates but for its cost: measured it is.
+    let cost = op
+        .measure(measuring)
+        .await
+        .unwrap_or(budget.saturating_add(1));
+    resp.errors[at] = too_costly(cost, budget);
 }
 
 /// The cost of a batch: the sum of its operations' (saturating).

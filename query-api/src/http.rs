@@ -254,7 +254,8 @@ async fn execute(
         return rate_limited(wait);
     }
     let viewer = Viewer::from_claims(&claims);
-    let with_data = |req: GqlRequest| {
+    let with_data = |mut req: GqlRequest| {
+        api.inner.documents.prepare(&mut req);
         let primary = api
             .inner
             .primary_read
@@ -276,10 +277,13 @@ async fn execute(
     let live = authenticate::check_live(&api.inner.identity, &claims);
     match ops {
         Operations::Single(req) => {
-            let (live, resp) = tokio::join!(live, schema.execute(with_data(*req)));
+            let op = crate::cost::Measurable::of(&req);
+            let (live, mut resp) = tokio::join!(live, schema.execute(with_data(*req)));
             if let Err(e) = live {
                 return auth_failure(e);
             }
+            let budget = api.inner.limits.max_complexity;
+            crate::cost::explain_refusal(&mut resp, op, &api.inner.streams, budget).await;
             let status = if mode == Mode::GraphqlResponse && is_request_error(&resp) {
                 StatusCode::BAD_REQUEST
             } else {
@@ -295,7 +299,7 @@ async fn execute(
             for req in reqs.iter().flatten() {
                 valid.push(req);
             }
-            let cost = crate::cost::measure_batch(schema, &valid).await;
+            let cost = crate::cost::measure_batch(&api.inner.streams, &valid).await;
             if cost > budget {
                 metrics::counter!("ticketera_graphql_cost_refused_total").increment(1);
                 let error = crate::cost::too_costly(cost, budget);

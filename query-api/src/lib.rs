@@ -8,6 +8,7 @@
 
 pub mod consistency;
 pub mod cost;
+mod documents;
 pub mod error;
 pub mod events;
 pub mod history_cache;
@@ -52,7 +53,12 @@ pub struct QueryApi {
 }
 
 pub(crate) struct Inner {
+    /// Queries over HTTP (see `schema::Schemas`).
     pub(crate) schema: AppSchema,
+    /// Subscriptions, and measuring costs.
+    pub(crate) streams: AppSchema,
+    /// Parsed documents of the queries over HTTP.
+    pub(crate) documents: documents::Documents,
     pub(crate) keys: TokenKeys,
     pub(crate) identity: Identity,
     pub(crate) hub: Hub,
@@ -149,7 +155,7 @@ impl QueryApi {
             ),
             None => (store::ReadModels::new(pool), None),
         };
-        let schema = schema::build(
+        let schema::Schemas { queries, streams } = schema::build(
             &options.limits,
             schema::SchemaData {
                 read,
@@ -162,7 +168,9 @@ impl QueryApi {
         );
         QueryApi {
             inner: Arc::new(Inner {
-                schema,
+                schema: queries,
+                streams,
+                documents: documents::Documents::default(),
                 keys,
                 identity,
                 hub,

@@ -76,25 +76,48 @@ pub struct SchemaData {
     pub consistency: Consistency,
 }
 
-pub fn build(limits: &Limits, data: SchemaData) -> AppSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, Subscription)
-        .limit_depth(limits.max_depth)
-        // The cost limit with its own error (the cost and the budget), and
-        // shared by a batch's operations (crate::cost).
-        .extension(crate::cost::CostLimit {
-            budget: limits.max_complexity,
-        })
-        .limit_directives(limits.max_directives)
-        .data(data.read)
-        .data(data.history)
-        .data(data.store)
-        .data(data.identity)
-        .data(data.hub)
-        .data(data.consistency);
-    if !limits.introspection {
-        builder = builder.disable_introspection();
+/// The two schemas a process serves, over the same data and limits.
+pub struct Schemas {
+    /// Queries over HTTP: async-graphql's own complexity limit, which
+    /// costs nothing per field; its refusal is rewritten into ours, with
+    /// the cost and the budget (`crate::cost::explain_refusal`). A schema
+    /// extension, even one that only validates, wraps the resolution of
+    /// every field of every row (type lookups and a boxed future each):
+    /// a third of a 50-row list's time.
+    pub queries: AppSchema,
+    /// Subscriptions, and measuring an operation's cost: the cost limit as
+    /// an extension, with its own error (`crate::cost`). A subscription
+    /// resolves one event at a time, so the per-field price is small.
+    pub streams: AppSchema,
+}
+
+pub fn build(limits: &Limits, data: SchemaData) -> Schemas {
+    let builder = |cost_extension: bool| {
+        let mut builder = Schema::build(Query, EmptyMutation, Subscription)
+            .limit_depth(limits.max_depth)
+            .limit_directives(limits.max_directives)
+            .data(data.read.clone())
+            .data(data.history.clone())
+            .data(data.store.clone())
+            .data(data.identity.clone())
+            .data(data.hub.clone())
+            .data(data.consistency.clone());
+        builder = if cost_extension {
+            builder.extension(crate::cost::CostLimit {
+                budget: limits.max_complexity,
+            })
+        } else {
+            builder.limit_complexity(limits.max_complexity)
+        };
+        if !limits.introspection {
+            builder = builder.disable_introspection();
+        }
+        builder.finish()
+    };
+    Schemas {
+        queries: builder(false),
+        streams: builder(true),
     }
-    builder.finish()
 }
 
 /// The schema without data or limits: enough to print it or measure an

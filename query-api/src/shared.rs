@@ -238,7 +238,7 @@ pub(crate) fn subscribe(
     let progress = Progress::default();
     let stream = api
         .inner
-        .schema
+        .streams
         .execute_stream_with_session_data(
             operation.request(api).data(progress.clone()),
             data.clone(),
@@ -288,7 +288,7 @@ fn alone(
         req = req.data(ResumeAfter(at));
     }
     api.inner
-        .schema
+        .streams
         .execute_stream_with_session_data(req, data)
         .enumerate()
         .map(|(i, resp)| {

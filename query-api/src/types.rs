@@ -507,25 +507,28 @@ impl AlertGroup {
 
 impl TicketView {
     pub fn from_row(r: &TicketRow) -> QueryResult<Self> {
-        let observables = r
-            .observables
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|o| serde_json::from_value::<domain::Observable>(o.clone()).ok())
-                    .map(|o| Observable {
-                        kind: o.kind.into(),
-                        value: o.value,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        Self::from_owned_row(r.clone())
+    }
+
+    /// [`TicketView::from_row`] moving the row's values instead of copying
+    /// them (a list page converts 50 rows per request).
+    pub fn from_owned_row(r: TicketRow) -> QueryResult<Self> {
+        let observables = match r.observables {
+            Value::Array(items) => items
+                .into_iter()
+                .filter_map(|o| serde_json::from_value::<domain::Observable>(o).ok())
+                .map(|o| Observable {
+                    kind: o.kind.into(),
+                    value: o.value,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
         Ok(TicketView {
             uuid: r.id,
-            number: r.number.clone(),
-            title: r.title.clone(),
-            description: r.description.clone(),
+            number: r.number,
+            title: r.title,
+            description: r.description,
             status: parse::<domain::Status>("status", &r.status)?.into(),
             severity: parse::<domain::Severity>("severity", &r.severity)?.into(),
             resolution: r
@@ -533,17 +536,17 @@ impl TicketView {
                 .as_deref()
                 .map(|s| parse::<domain::Resolution>("resolution", s).map(Into::into))
                 .transpose()?,
-            resolution_summary: r.resolution_summary.clone(),
+            resolution_summary: r.resolution_summary,
             duplicate_of_uuid: r.duplicate_of,
             source: parse::<domain::Source>("source", &r.source)?.into(),
-            source_ip: r.source_ip.clone(),
-            destination_ip: r.destination_ip.clone(),
-            rule_name: r.rule_name.clone(),
-            vendor: r.vendor.clone(),
-            fingerprint: r.fingerprint.clone(),
-            assignee: r.assignee.clone(),
-            assignee_name: r.assignee_name.clone(),
-            tags: r.tags.clone(),
+            source_ip: r.source_ip,
+            destination_ip: r.destination_ip,
+            rule_name: r.rule_name,
+            vendor: r.vendor,
+            fingerprint: r.fingerprint,
+            assignee: r.assignee,
+            assignee_name: r.assignee_name,
+            tags: r.tags,
             observables,
             comment_count: i64::from(r.comment_count),
             alert_count: r.alert_count,
@@ -1016,8 +1019,11 @@ impl TicketConnection {
         filter: FilterSpec,
     ) -> QueryResult<Self> {
         let items = rows
-            .iter()
-            .map(|r| Ok((Arc::new(TicketView::from_row(r)?), order.keyset_of(r))))
+            .into_iter()
+            .map(|r| {
+                let keyset = order.keyset_of(&r);
+                Ok((Arc::new(TicketView::from_owned_row(r)?), keyset))
+            })
             .collect::<QueryResult<Vec<_>>>()?;
         Ok(TicketConnection {
             items,

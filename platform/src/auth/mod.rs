@@ -7,6 +7,7 @@ pub mod liveness_cache;
 pub mod passwords;
 pub mod revocations;
 pub mod tokens;
+mod verified;
 
 pub use passwords::{generate_secret, hash_secret, verify_secret, HashGate, PasswordError};
 pub use revocations::{Ended, Revocations};

@@ -30,6 +30,7 @@ use uuid::Uuid;
 
 use super::kek::{is_sealed, KeyEncryptionKey};
 use super::passwords::generate_secret;
+use super::verified::{times_hold, VerifiedTokens};
 
 /// Longest access-token lifetime we accept: revocation relies on tokens dying soon.
 pub const MAX_ACCESS_TTL_SECS: i64 = 15 * 60;
@@ -165,6 +166,8 @@ struct Inner {
     /// Held while reloading; remembers the last reload caused by an unknown kid.
     reload: tokio::sync::Mutex<Option<Instant>>,
     background_refresh: AtomicBool,
+    /// Tokens verified before, by their text (`auth::verified`).
+    verified: VerifiedTokens,
 }
 
 /// The signing keys, shared by every clone (cheap: one `Arc`).
@@ -471,6 +474,7 @@ impl TokenKeys {
                 keys: RwLock::new(Arc::new(set)),
                 reload: tokio::sync::Mutex::new(None),
                 background_refresh: AtomicBool::new(false),
+                verified: VerifiedTokens::default(),
             }),
         }
     }
@@ -554,17 +558,24 @@ impl TokenKeys {
             return Err(invalid("malformed kid"));
         }
         self.refresh_if_stale();
-        let key = match self.snapshot().decoding_key(&kid) {
+        let skew = i64::try_from(self.inner.settings.leeway_secs).unwrap_or(i64::MAX);
+        let now = Utc::now().timestamp();
+        let set = self.snapshot();
+        let usable = |kid: &str| set.public.iter().any(|k| k.kid == kid);
+        if let Some(claims) = self.inner.verified.get(token, now, skew, usable) {
+            return Ok(claims);
+        }
+        let key = match set.decoding_key(&kid) {
             Some(key) => key,
             None => self.reload_for_unknown_kid(&kid).await?,
         };
         let data = decode::<Claims>(token, &key, &self.inner.validation)
             .map_err(|e| invalid(e.to_string()))?;
         // jsonwebtoken does not look at iat; a token issued in the future is not one of ours.
-        let skew = i64::try_from(self.inner.settings.leeway_secs).unwrap_or(i64::MAX);
-        if data.claims.iat > Utc::now().timestamp().saturating_add(skew) {
+        if !times_hold(&data.claims, now, skew) {
             return Err(invalid("issued in the future"));
         }
+        self.inner.verified.put(token, kid, data.claims.clone());
         Ok(data.claims)
     }
 
@@ -1176,6 +1187,12 @@ mod tests {
             .await
             .expect("old token still valid");
         keys.verify(&new_token).await.expect("new token valid");
+        // Both are kept as verified: the removal of the old key below must
+        // still refuse the kept one.
+        keys.verify(&old_token)
+            .await
+            .expect("again, from the cache");
+        assert_eq!(keys.inner.verified.len(), 2);
 
         // A process that has not reloaded learns the new kid on first sight.
         bystander
