@@ -547,6 +547,15 @@ impl TokenKeys {
 
     /// Verifies signature and claims; the caller still checks revocation.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        self.refresh_if_stale();
+        let skew = i64::try_from(self.inner.settings.leeway_secs).unwrap_or(i64::MAX);
+        let now = Utc::now().timestamp();
+        let set = self.snapshot();
+        // A token verified before passed the header's checks too.
+        let usable = |kid: &str| set.public.iter().any(|k| k.kid == kid);
+        if let Some(claims) = self.inner.verified.get(token, now, skew, usable) {
+            return Ok(claims);
+        }
         let header = decode_header(token).map_err(|e| invalid(format!("header: {e}")))?;
         // Only EdDSA: refuses "none" (not even parsed) and HS256 tokens keyed
         // with our public key before any key is looked up.
@@ -556,14 +565,6 @@ impl TokenKeys {
         let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
         if kid.is_empty() || kid.len() > MAX_KID_LEN {
             return Err(invalid("malformed kid"));
-        }
-        self.refresh_if_stale();
-        let skew = i64::try_from(self.inner.settings.leeway_secs).unwrap_or(i64::MAX);
-        let now = Utc::now().timestamp();
-        let set = self.snapshot();
-        let usable = |kid: &str| set.public.iter().any(|k| k.kid == kid);
-        if let Some(claims) = self.inner.verified.get(token, now, skew, usable) {
-            return Ok(claims);
         }
         let key = match set.decoding_key(&kid) {
             Some(key) => key,
