@@ -14,6 +14,7 @@ pub mod events;
 pub mod history_cache;
 pub mod http;
 pub mod hub;
+mod page_rows;
 pub mod rate_limit;
 pub mod schema;
 mod shared;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::{QueryError, QueryResult};
 use crate::events::EventRecord;
+use crate::page_rows::{TicketEdges, TicketNodes};
 use crate::store::{
     asset_cursor, AssetRow, FilterSpec, Keyset, OrderField, OrderSpec, ReadModels, TicketRow,
     TimelineRow,
@@ -1049,10 +1050,20 @@ pub struct TicketEdge {
     order: OrderSpec,
 }
 
+impl TicketEdge {
+    pub(crate) fn cursor_text(&self) -> String {
+        self.order.cursor(self.keyset)
+    }
+
+    pub(crate) fn ticket(&self) -> &TicketView {
+        &self.node
+    }
+}
+
 #[Object]
 impl TicketEdge {
     async fn cursor(&self) -> String {
-        self.order.cursor(self.keyset)
+        self.cursor_text()
     }
     async fn node(&self) -> &TicketView {
         &self.node
@@ -1061,18 +1072,20 @@ impl TicketEdge {
 
 #[Object]
 impl TicketConnection {
-    async fn edges(&self) -> Vec<TicketEdge> {
-        self.items
-            .iter()
-            .map(|(node, keyset)| TicketEdge {
-                node: node.clone(),
-                keyset: *keyset,
-                order: self.order,
-            })
-            .collect()
+    async fn edges(&self) -> TicketEdges {
+        TicketEdges(
+            self.items
+                .iter()
+                .map(|(node, keyset)| TicketEdge {
+                    node: node.clone(),
+                    keyset: *keyset,
+                    order: self.order,
+                })
+                .collect(),
+        )
     }
-    async fn nodes(&self) -> Vec<&TicketView> {
-        self.items.iter().map(|(n, _)| n.as_ref()).collect()
+    async fn nodes(&self) -> TicketNodes {
+        TicketNodes(self.items.iter().map(|(n, _)| n.clone()).collect())
     }
     async fn page_info(&self) -> PageInfo {
         PageInfo {

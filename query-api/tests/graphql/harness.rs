@@ -233,6 +233,15 @@ impl Harness {
     }
 
     pub async fn post(&self, token: Option<&str>, body: &Value) -> (StatusCode, Value) {
+        let (status, text) = self.post_text(token, body).await;
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// The answer's text as the server wrote it (`Value` sorts the keys).
+    pub async fn post_text(&self, token: Option<&str>, body: &Value) -> (StatusCode, String) {
         let mut req = self
             .client
             .post(format!("{}/graphql", self.base))
@@ -247,11 +256,7 @@ impl Harness {
             .await
             .expect("POST /graphql");
         let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, res.text().await.expect("body"))
     }
 
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {

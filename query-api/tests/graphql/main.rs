@@ -9,6 +9,7 @@ mod comments;
 mod dashboard;
 mod history;
 mod limits_auth;
+mod page_rows;
 mod pivots;
 mod queries;
 mod revocation;
