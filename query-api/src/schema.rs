@@ -17,7 +17,7 @@ use crate::error::{QueryError, QueryResult};
 use crate::events::EventRecord;
 use crate::history_cache::HistoryCache;
 use crate::hub::Hub;
-use crate::store::{Projection, ReadModels};
+use crate::store::{Projection, ReadModels, TicketColumns};
 use crate::subscriptions;
 use crate::types::{
     asset_search, AssetConnection, AssetView, DashboardStats, MeView, TicketConnection,
@@ -311,9 +311,16 @@ impl Query {
             .map(|c| order.parse_cursor(c))
             .transpose()?;
         wait_for(ctx, Projection::Tickets, min_position.as_deref()).await?;
+        // Only the columns the selected fields read (fragments included;
+        // a field under `@skip` still counts: fetching too much is safe).
+        let look = ctx.look_ahead();
+        let (edge_nodes, nodes) = (look.field("edges").field("node"), look.field("nodes"));
+        let columns = TicketColumns::read_by(|field| {
+            edge_nodes.field(field).exists() || nodes.field(field).exists()
+        });
         let read = data::<ReadModels>(ctx)?;
         let mut rows = read
-            .ticket_page(&filter, order, keyset, i64::from(first))
+            .ticket_page(&filter, order, keyset, i64::from(first), columns)
             .await?;
         let has_next = rows.len() > first as usize;
         rows.truncate(first as usize);

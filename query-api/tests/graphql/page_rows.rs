@@ -133,6 +133,30 @@ async fn a_page_of_plain_fields_reads_the_same_as_through_the_executor() {
     assert!(nodes[3]["position"].is_string());
     assert_eq!(edge["node"]["heading"], nodes[3]["title"]);
 
+    // A page fetches only the columns its fields read: what a fragment
+    // asks for is fetched, what nothing asks for is not shown.
+    let heavy = h
+        .data(
+            &lead,
+            "fragment Heavy on Ticket { description tags observables { value } }
+             { tickets(first: 10, orderBy: {field: NUMBER, direction: ASC}) {
+                 edges { node { number ...Heavy } } } }",
+            json!({}),
+        )
+        .await;
+    let heavy_node = &heavy["tickets"]["edges"][3]["node"];
+    assert_eq!(heavy_node["description"], nodes[3]["description"]);
+    assert_eq!(heavy_node["tags"], json!(["phishing"]));
+    assert_eq!(heavy_node["observables"], json!([]));
+    let narrow = h
+        .data(
+            &lead,
+            "{ tickets(first: 10) { nodes { number } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(narrow["tickets"]["nodes"].as_array().map(Vec::len), Some(4));
+
     // A field that resolves on its own (here `timeline`) takes the
     // executor's path and still answers.
     let mixed = h
