@@ -257,21 +257,29 @@ fn ticket_value(plan: &TicketPlan, t: &TicketView) -> Value {
     Value::Object(object)
 }
 
+/// The schema sees the list type a page replaces: the same name, the
+/// same introspection, the same SDL.
+macro_rules! registered_as {
+    ($list:ty) => {
+        fn type_name() -> Cow<'static, str> {
+            <$list as OutputType>::type_name()
+        }
+
+        fn qualified_type_name() -> String {
+            <$list as OutputType>::qualified_type_name()
+        }
+
+        fn create_type_info(registry: &mut Registry) -> String {
+            <$list as OutputType>::create_type_info(registry)
+        }
+    };
+}
+
 /// `Ticket.edges`: `[TicketEdge!]!`, as a `Vec<TicketEdge>` would be.
 pub struct TicketEdges(pub(crate) Vec<TicketEdge>);
 
 impl OutputType for TicketEdges {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<TicketEdge> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<TicketEdge> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        <Vec<TicketEdge> as OutputType>::create_type_info(registry)
-    }
+    registered_as!(Vec<TicketEdge>);
 
     async fn resolve(
         &self,
@@ -306,17 +314,7 @@ impl OutputType for TicketEdges {
 pub struct TicketNodes(pub(crate) Vec<Arc<TicketView>>);
 
 impl OutputType for TicketNodes {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<TicketView> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<TicketView> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        <Vec<TicketView> as OutputType>::create_type_info(registry)
-    }
+    registered_as!(Vec<TicketView>);
 
     async fn resolve(
         &self,

@@ -3,6 +3,7 @@
 //! admin routes, read here as it is). Nothing here reads the event store.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use platform::position::Position;
@@ -106,16 +107,11 @@ impl TicketColumns {
             return TICKET_COLUMNS.to_string();
         }
         let mut list = String::with_capacity(TICKET_COLUMNS.len());
-        for (n, expression) in TICKET_COLUMNS.split(',').enumerate() {
-            let expression = expression.trim();
-            let name = expression.split_whitespace().last().unwrap_or_default();
+        for (n, (expression, name, optional)) in ticket_columns().iter().enumerate() {
             if n > 0 {
                 list.push_str(", ");
             }
-            match OPTIONAL_COLUMNS
-                .iter()
-                .position(|(column, _, _)| *column == name)
-            {
+            match *optional {
                 Some(i) if self.0 & (1 << i) == 0 => {
                     list.push_str(OPTIONAL_COLUMNS[i].2);
                     list.push_str(" AS ");
@@ -126,6 +122,25 @@ impl TicketColumns {
         }
         list
     }
+}
+
+/// [`TICKET_COLUMNS`] split once: each column's expression, its name, and
+/// its index in [`OPTIONAL_COLUMNS`] when it has one.
+fn ticket_columns() -> &'static [(&'static str, &'static str, Option<usize>)] {
+    static COLUMNS: OnceLock<Vec<(&str, &str, Option<usize>)>> = OnceLock::new();
+    COLUMNS.get_or_init(|| {
+        TICKET_COLUMNS
+            .split(',')
+            .map(|expression| {
+                let expression = expression.trim();
+                let name = expression.split_whitespace().last().unwrap_or_default();
+                let optional = OPTIONAL_COLUMNS
+                    .iter()
+                    .position(|(column, _, _)| *column == name);
+                (expression, name, optional)
+            })
+            .collect()
+    })
 }
 
 /// `FromRow` reading the columns by position, in the order the fields are
