@@ -23,6 +23,7 @@ use serde_json::Value;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use crate::event_metadata::EventMetadata;
 use crate::position::Position;
 
 /// Tickets kept in the in-process cache; beyond it the least recently stored go.
@@ -124,7 +125,7 @@ pub struct StoredEvent {
     pub position: Position,
     pub recorded_at: DateTime<Utc>,
     pub payload: TicketEvent,
-    pub metadata: Value,
+    pub metadata: EventMetadata,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,7 +255,7 @@ impl EventCodec {
             event_type.clone(),
             event_version.clone(),
             payload,
-            metadata.clone(),
+            metadata,
         );
         Ok(StoredEvent {
             ticket_id,
@@ -264,8 +265,8 @@ impl EventCodec {
             event_id: row.try_get("event_id")?,
             position: position_of(row)?,
             recorded_at: row.try_get("recorded_at")?,
+            metadata: EventMetadata::from_value(&serialized.metadata),
             payload: self.deserialize(serialized)?,
-            metadata,
         })
     }
 }

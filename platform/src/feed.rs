@@ -11,10 +11,12 @@ use std::sync::OnceLock;
 
 use cqrs_es::persist::EventUpcaster;
 use domain::TicketEvent;
+use serde_json::value::RawValue;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Row};
 
+use crate::event_metadata::EventMetadata;
 use crate::event_store::{EventCodec, StoreError, StoredEvent};
 use crate::position::Position;
 
@@ -31,6 +33,17 @@ pub async fn read_after<'e>(
     after: Position,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, StoreError> {
+    read_rows_after(executor, after, limit).await?.decode(codec)
+}
+
+/// `read_after`'s page as it came, not decoded yet: a rebuild decodes one
+/// page on another task while it reads the next, where reading and
+/// decoding in turn left PostgreSQL idle during every decode.
+pub async fn read_rows_after<'e>(
+    executor: impl PgExecutor<'e>,
+    after: Position,
+    limit: i64,
+) -> Result<RawPage, StoreError> {
     // ORDER BY names the table's columns: the bare names would resolve to
     // the output columns `transaction_id::text`, sorting xids as text ('10'
     // before '9'), which both skips events and defeats the index.
@@ -47,7 +60,27 @@ pub async fn read_after<'e>(
         .bind(limit)
         .fetch_all(executor)
         .await?;
-    decode_all(codec, &rows)
+    Ok(RawPage { rows })
+}
+
+/// Rows of the feed in feed order, as `read_rows_after` read them.
+pub struct RawPage {
+    rows: Vec<PgRow>,
+}
+
+impl RawPage {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Where the page ends: where the next one starts.
+    pub fn last_position(&self) -> Result<Option<Position>, StoreError> {
+        self.rows.last().map(row_position).transpose()
+    }
+
+    pub fn decode(&self, codec: &EventCodec) -> Result<Vec<StoredEvent>, StoreError> {
+        decode_all(codec, &self.rows)
+    }
 }
 
 /// Up to `limit` events in `(from, to]`, in feed order: a range a projector
@@ -116,21 +149,26 @@ fn decode(codec: &EventCodec, row: &PgRow) -> Result<StoredEvent, StoreError> {
     let payload: Json<TicketEvent> = row
         .try_get(4)
         .map_err(|e| StoreError::Corrupt(format!("{event_type} v{event_version}: {e}")))?;
-    let tx: &str = row.try_get(6)?;
-    let transaction_id = tx
-        .parse::<u64>()
-        .map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
     Ok(StoredEvent {
         ticket_id: row.try_get(0)?,
         sequence: sequence as u64,
         event_type,
         event_version,
         event_id: row.try_get(9)?,
-        position: Position::new(transaction_id, row.try_get(7)?),
+        position: row_position(row)?,
         recorded_at: row.try_get(8)?,
         payload: payload.0,
-        metadata: row.try_get(5)?,
+        metadata: EventMetadata::from_raw(row.try_get::<Json<Box<RawValue>>, _>(5)?.0),
     })
+}
+
+/// A feed row's position, by column position as `decode` reads it.
+fn row_position(row: &PgRow) -> Result<Position, StoreError> {
+    let tx: &str = row.try_get(6)?;
+    let transaction_id = tx
+        .parse::<u64>()
+        .map_err(|e| StoreError::Corrupt(format!("transaction id '{tx}': {e}")))?;
+    Ok(Position::new(transaction_id, row.try_get(7)?))
 }
 
 /// The position of the newest event the feed can deliver now (the head).

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cmdb;
 pub mod config;
 pub mod db;
+pub mod event_metadata;
 pub mod event_store;
 pub mod feed;
 pub mod housekeeping;

@@ -115,7 +115,7 @@ impl Model {
         match self {
             Model::Tickets(m) => {
                 let mut jobs: Vec<Job> = m
-                    .take_rows(parts)
+                    .take_rows(parts, true)
                     .into_iter()
                     .map(Job::TicketRows)
                     .collect();

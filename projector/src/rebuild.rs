@@ -26,7 +26,7 @@
 use std::time::{Duration, Instant};
 
 use platform::event_store::{EventCodec, StoredEvent};
-use platform::feed;
+use platform::feed::{self, RawPage};
 use platform::position::Position;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -47,6 +47,12 @@ const CACHE_BYTES: usize = 256 * 1024 * 1024;
 /// A row no event touched for this many events is written out during the
 /// catch-up (and read back if an event comes for it after all).
 const IDLE_EVENTS: u64 = 100_000;
+/// `maintenance_work_mem` of each index build (and statistics run) of a
+/// rebuild, for its transaction only. The default (64MB) made the search
+/// index's build spill and merge: 2.0 s instead of 1.6 s over 100,000
+/// tickets, the timeline's key 0.71 s instead of 0.56 s. Two builds run at
+/// once, so a rebuild asks PostgreSQL for up to twice this.
+const INDEX_MEMORY: &str = "256MB";
 /// Connections writing a rebuild's copy (the machine's cores are shared with
 /// the reader, the fold and Postgres itself).
 const WRITERS: usize = 2;
@@ -414,12 +420,30 @@ impl Rebuild {
 }
 
 /// Reads the feed after `from` page by page until it is caught up, on a
-/// connection of its own, and hands the decoded pages over.
+/// connection of its own, and hands the decoded pages over. Reading and
+/// decoding run on two tasks: PostgreSQL reads the next page while this
+/// process decodes the last one.
 async fn read_pages(
     options: PgConnectOptions,
     codec: EventCodec,
     from: Position,
     pages: mpsc::Sender<Result<Vec<StoredEvent>, ProjectorError>>,
+) {
+    let (raw_tx, mut raw) = mpsc::channel::<Result<RawPage, ProjectorError>>(2);
+    let _reader = AbortOnDrop(tokio::spawn(read_raw_pages(options, from, raw_tx)));
+    while let Some(page) = raw.recv().await {
+        let decoded = page.and_then(|p| p.decode(&codec).map_err(ProjectorError::from));
+        let failed = decoded.is_err();
+        if pages.send(decoded).await.is_err() || failed {
+            break;
+        }
+    }
+}
+
+async fn read_raw_pages(
+    options: PgConnectOptions,
+    from: Position,
+    pages: mpsc::Sender<Result<RawPage, ProjectorError>>,
 ) {
     let mut conn = match PgConnection::connect_with(&options).await {
         Ok(c) => c,
@@ -430,14 +454,17 @@ async fn read_pages(
     };
     let mut at = from;
     loop {
-        match feed::read_after(&mut conn, &codec, at, READ_BATCH).await {
-            Ok(page) => {
-                let Some(last) = page.last() else { break };
-                at = last.position;
+        let page = feed::read_rows_after(&mut conn, at, READ_BATCH)
+            .await
+            .and_then(|page| Ok((page.last_position()?, page)));
+        match page {
+            Ok((Some(last), page)) => {
+                at = last;
                 if pages.send(Ok(page)).await.is_err() {
                     break;
                 }
             }
+            Ok((None, _)) => break,
             Err(e) => {
                 let _ = pages.send(Err(e.into())).await;
                 break;
@@ -494,6 +521,10 @@ impl Writers {
             sqlx::query("SELECT set_config('statement_timeout', '0', true)")
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("SELECT set_config('maintenance_work_mem', $1, true)")
+                .bind(INDEX_MEMORY)
+                .execute(&mut *tx)
+                .await?;
             let query = sqlx::query(sql);
             let query = if named { query.bind(&schema) } else { query };
             query.execute(&mut *tx).await?;
@@ -529,9 +560,9 @@ impl Writers {
 }
 
 /// Stops the reader when the rebuild stops early.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 
-impl Drop for AbortOnDrop {
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

@@ -32,20 +32,17 @@ impl EventRecord {
         let ticket_id = Uuid::parse_str(&e.ticket_id).map_err(|_| {
             QueryError::Internal(format!("event of non-uuid ticket '{}'", e.ticket_id))
         })?;
-        let meta = |k: &str| {
-            e.metadata
-                .get(k)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
+        let who = e.metadata.who();
+        let owned =
+            |field: &Option<std::borrow::Cow<'_, str>>| field.as_deref().map(str::to_string);
         Ok(EventRecord {
             position: e.position,
             ticket_id,
             sequence: e.sequence,
-            actor: meta("actor").unwrap_or_else(|| e.payload.by().to_string()),
-            actor_kind: meta("actor_kind"),
-            channel: meta("channel"),
-            request_id: meta("correlation_id"),
+            actor: who.actor_or(e.payload.by()).to_string(),
+            actor_kind: owned(&who.actor_kind),
+            channel: owned(&who.channel),
+            request_id: owned(&who.correlation_id),
             event_type: e.event_type,
             recorded_at: e.recorded_at,
             event: e.payload,
