@@ -555,8 +555,14 @@ impl ReadModels {
             order.push_after(&mut qb, after)?;
         }
         order.push_order_by(&mut qb);
-        qb.push(" LIMIT ");
-        qb.push_bind(limit + 1);
+        // The page size is written into the statement, not bound: with
+        // `LIMIT $n` PostgreSQL's generic plan assumes a tenth of the table
+        // is wanted, so it never prefers it and plans the page again on
+        // every execution (a fifth of the statement's time). It is a number
+        // we bounded (`first` is 0..=MAX_FIRST), never text from a request,
+        // and each size is one more prepared statement per connection.
+        let rows = limit.clamp(0, i64::from(crate::schema::MAX_FIRST)) + 1;
+        qb.push(format_args!(" LIMIT {rows}"));
         Ok(qb
             .build_query_as::<TicketRow>()
             .fetch_all(&self.pool)
