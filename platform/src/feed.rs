@@ -69,10 +69,6 @@ pub struct RawPage {
 }
 
 impl RawPage {
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Where the page ends: where the next one starts.
     pub fn last_position(&self) -> Result<Option<Position>, StoreError> {
         self.rows.last().map(row_position).transpose()

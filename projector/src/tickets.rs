@@ -576,13 +576,17 @@ impl CopyRow<'_> {
             .parse()
             .map_err(|e| inconsistent(format!("address '{ip}': {e}")))?;
         // PGSQL_AF_INET and PGSQL_AF_INET6 (utils/inet.h), not the OS's.
-        let (family, bits, octets): (u8, u8, Vec<u8>) = match ip {
-            std::net::IpAddr::V4(a) => (2, 32, a.octets().to_vec()),
-            std::net::IpAddr::V6(a) => (3, 128, a.octets().to_vec()),
+        let (family, bits, v4, v6) = match ip {
+            std::net::IpAddr::V4(a) => (2, 32, a.octets(), [0; 16]),
+            std::net::IpAddr::V6(a) => (3, 128, [0; 4], a.octets()),
         };
-        let mut value = vec![family, bits, 0, octets.len() as u8];
-        value.extend_from_slice(&octets);
-        Ok(self.bytes(&value))
+        let octets: &[u8] = if family == 2 { &v4 } else { &v6 };
+        self.0
+            .extend_from_slice(&(4 + octets.len() as i32).to_be_bytes());
+        self.0
+            .extend_from_slice(&[family, bits, 0, octets.len() as u8]);
+        self.0.extend_from_slice(octets);
+        Ok(self)
     }
     /// A one-dimensional `text[]` without nulls (`array_send`): dimensions,
     /// no-null flag, element type `text` (oid 25), then length and lower
@@ -985,5 +989,39 @@ impl TimelineBatch {
                 .jsonb(&r.payload);
         }
         send_copy(conn, TIMELINE_COPY, buf).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `inet_send`'s layout: a length, then family (2 for IPv4, 3 for
+    /// IPv6), prefix bits, not a cidr, address length, address.
+    #[test]
+    fn addresses_are_encoded_as_postgres_sends_them() {
+        let mut buf = Vec::new();
+        CopyRow(&mut buf)
+            .inet(Some("10.1.2.3"))
+            .and_then(|row| row.inet(Some("2001:db8::1")))
+            .and_then(|row| row.inet(None))
+            .expect("valid addresses");
+        let mut v6 = vec![0, 0, 0, 20, 3, 128, 0, 16];
+        v6.extend_from_slice(
+            &"2001:db8::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets(),
+        );
+        let expected: Vec<u8> = [
+            vec![0, 0, 0, 8, 2, 32, 0, 4, 10, 1, 2, 3],
+            v6,
+            (-1i32).to_be_bytes().to_vec(),
+        ]
+        .concat();
+        assert_eq!(buf, expected);
+        assert!(CopyRow(&mut Vec::new())
+            .inet(Some("not an address"))
+            .is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! Events as the query side hands them out: read from the event store (never
 //! from read models), with positions and who did it.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use domain::TicketEvent;
 use platform::event_store::{EventCodec, StoredEvent, STORED_EVENT_COLUMNS};
@@ -33,16 +35,15 @@ impl EventRecord {
             QueryError::Internal(format!("event of non-uuid ticket '{}'", e.ticket_id))
         })?;
         let who = e.metadata.who();
-        let owned =
-            |field: &Option<std::borrow::Cow<'_, str>>| field.as_deref().map(str::to_string);
+        let actor = who.actor_or(e.payload.by()).to_string();
         Ok(EventRecord {
             position: e.position,
             ticket_id,
             sequence: e.sequence,
-            actor: who.actor_or(e.payload.by()).to_string(),
-            actor_kind: owned(&who.actor_kind),
-            channel: owned(&who.channel),
-            request_id: owned(&who.correlation_id),
+            actor,
+            actor_kind: who.actor_kind.map(Cow::into_owned),
+            channel: who.channel.map(Cow::into_owned),
+            request_id: who.correlation_id.map(Cow::into_owned),
             event_type: e.event_type,
             recorded_at: e.recorded_at,
             event: e.payload,
